@@ -1,0 +1,129 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { createExpressMiddleware } from '@trpc/server/adapters/express';
+import cors from 'cors';
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import { pinoHttp } from 'pino-http';
+import swaggerUi from 'swagger-ui-express';
+import type { AppConfig } from './config.js';
+import { createContextFactory } from './context/context.js';
+import type { Orm } from './db/orm.js';
+import { toAppError } from './error-mapping.js';
+import { AppError } from './errors.js';
+import type { Logger } from './logger.js';
+import { createRestHandler } from './rest/handler.js';
+import { jsonBody } from './rest/json-body.js';
+import { buildOpenApiDocument } from './rest/openapi.js';
+import { requestId } from './rest/request-id.js';
+import { sendError } from './rest/error-envelope.js';
+import { appRouter } from './routers/_app.js';
+
+export interface AppDeps {
+  orm: Orm;
+  config: AppConfig;
+  logger: Logger;
+}
+
+const { version } = JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../package.json'), 'utf8')) as {
+  version: string;
+};
+
+/**
+ * Query strings are parsed into arrays of strings so that the REST adapter keeps
+ * empty values (`?limit=`) and repeated parameters visible to validation
+ * instead of silently dropping or merging them.
+ */
+function parseQueryString(query: string): Record<string, string[]> {
+  const parsed: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
+  for (const [key, value] of new URLSearchParams(query)) (parsed[key] ??= []).push(value);
+  return parsed;
+}
+
+const onlyMethods =
+  (...allowed: string[]): RequestHandler =>
+  (req, res) =>
+    sendError(res, new AppError('METHOD_NOT_ALLOWED', `Method ${req.method} not allowed`, undefined, { Allow: allowed.join(', ') }), res.locals.requestId);
+
+export function createApp({ orm, config, logger }: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  app.set('query parser', parseQueryString);
+
+  app.use(requestId);
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (_req, res) => String(res.locals.requestId),
+      customAttributeKeys: { reqId: 'requestId', responseTime: 'durationMs' },
+      // Only what an operator needs; headers (tokens) and bodies (passwords) never reach the log.
+      serializers: {
+        req: (req: { method: string; url: string }) => ({ method: req.method, path: req.url }),
+        res: (res: { statusCode: number }) => ({ status: res.statusCode }),
+      },
+      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
+    }),
+  );
+  app.use(
+    cors({
+      origin: config.corsOrigins === '*' ? '*' : config.corsOrigins,
+      methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
+      exposedHeaders: ['X-Request-Id', 'Location', 'Retry-After', 'Idempotent-Replayed'],
+      maxAge: 600,
+    }),
+  );
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.all('/health', onlyMethods('GET'));
+
+  app.get('/ready', async (_req, res) => {
+    try {
+      await orm.em.getConnection().execute('select 1');
+      res.json({ status: 'ready' });
+    } catch {
+      sendError(res, new AppError('SERVICE_UNAVAILABLE', 'The database is unavailable'), res.locals.requestId);
+    }
+  });
+  app.all('/ready', onlyMethods('GET'));
+
+  const openApiDocument = buildOpenApiDocument(appRouter, { version });
+  app.get('/api/openapi.json', (_req, res) => {
+    res.json(openApiDocument);
+  });
+  app.all('/api/openapi.json', onlyMethods('GET'));
+  app.use('/docs', swaggerUi.serve);
+  app.get('/docs', swaggerUi.setup(openApiDocument, { customSiteTitle: 'Storefront API reference' }));
+
+  const createContext = createContextFactory({ orm, config });
+  const logServerError = (error: unknown) => logger.error({ err: error }, 'request failed');
+
+  app.use(
+    '/trpc',
+    createExpressMiddleware({
+      router: appRouter,
+      createContext,
+      onError: ({ error }) => {
+        if (toAppError(error).status >= 500) logServerError(error);
+      },
+    }),
+  );
+
+  const restHandler = createRestHandler(appRouter, createContext, logServerError);
+  app.use('/api', jsonBody);
+  app.use((req, res, next) => (req.path.startsWith('/api/') ? restHandler(req, res, next) : next()));
+
+  app.use((_req, res) => sendError(res, new AppError('NOT_FOUND', 'Route not found'), res.locals.requestId));
+
+  const errorHandler: ErrorRequestHandler = (error, _req, res, _next) => {
+    const appError = toAppError(error);
+    if (appError.status >= 500) logServerError(error);
+    if (res.headersSent) return res.end();
+    sendError(res, appError, res.locals.requestId);
+  };
+  app.use(errorHandler);
+
+  return app;
+}

@@ -1,0 +1,68 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AppConfig } from '../config.js';
+import type { Em, Orm } from '../db/orm.js';
+import type { User } from '../entities/User.js';
+import type { AppError } from '../errors.js';
+
+export interface ContextInnerOptions {
+  em: Em;
+  config: AppConfig;
+  /** Already authenticated user (tests); otherwise resolved from `authorization` on protected routes. */
+  user?: User | undefined;
+  authorization?: string | undefined;
+  idempotencyKey?: string | undefined;
+  clientAddress?: string | undefined;
+  requestId?: string | undefined;
+  bodyError?: AppError | undefined;
+}
+
+/**
+ * The HTTP-free part of the context. Tests build it directly and call procedures
+ * through `createCaller`; the HTTP layers wrap it in `createContext`.
+ */
+export function createContextInner(opts: ContextInnerOptions) {
+  return {
+    em: opts.em,
+    config: opts.config,
+    user: opts.user,
+    authorization: opts.authorization,
+    idempotencyKey: opts.idempotencyKey,
+    clientAddress: opts.clientAddress ?? 'local',
+    requestId: opts.requestId ?? 'local',
+    bodyError: opts.bodyError,
+    /** Headers a procedure wants on its HTTP response (Location, Idempotent-Replayed). */
+    responseHeaders: {} as Record<string, string>,
+  };
+}
+
+export type Context = ReturnType<typeof createContextInner>;
+
+/** What the HTTP layer stores on each request before the procedure runs. */
+export interface RequestState {
+  requestId: string;
+  bodyError?: AppError;
+}
+
+export function requestState(res: ServerResponse): RequestState {
+  return (res as ServerResponse & { locals: RequestState }).locals;
+}
+
+/** Builds the per-request context: a fresh EntityManager fork, never the global one. */
+export function createContextFactory(deps: { orm: Orm; config: AppConfig }) {
+  return ({ req, res }: { req: IncomingMessage; res: ServerResponse }): Context => {
+    const state = requestState(res);
+    const header = (name: string) => {
+      const value = req.headers[name];
+      return Array.isArray(value) ? value.join(',') : value;
+    };
+    return createContextInner({
+      em: deps.orm.em.fork(),
+      config: deps.config,
+      authorization: header('authorization'),
+      idempotencyKey: header('idempotency-key'),
+      clientAddress: (req as IncomingMessage & { ip?: string }).ip ?? req.socket.remoteAddress,
+      requestId: state.requestId,
+      bodyError: state.bodyError,
+    });
+  };
+}

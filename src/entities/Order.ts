@@ -1,0 +1,46 @@
+import { randomUUID } from 'node:crypto';
+import { defineEntity, p } from '@mikro-orm/core';
+import { User } from './User.js';
+
+export const OrderSchema = defineEntity({
+  name: 'Order',
+  tableName: 'orders',
+  properties: {
+    id: p.uuid().primary().onCreate(() => randomUUID()),
+    user: () => p.manyToOne(User).ref().deleteRule('cascade'),
+    status: p.enum(['placed'] as const).default('placed'),
+    itemCount: p.integer(),
+    subtotalCents: p.integer(),
+    discountCents: p.integer(),
+    totalCents: p.integer(),
+    currency: p.string().length(3),
+    /** Text snapshot: survives promo code edits and deletion. */
+    promoCode: p.string().length(32).nullable(),
+    items: () => p.oneToMany(OrderItem).mappedBy('order').orderBy({ position: 'asc' }),
+    createdAt: p.datetime(3).onCreate(() => new Date()),
+  },
+  indexes: [{ name: 'orders_user_history', properties: ['user', 'createdAt', 'id'] }],
+});
+
+export class Order extends OrderSchema.class {}
+
+OrderSchema.setClass(Order);
+
+export const OrderItemSchema = defineEntity({
+  name: 'OrderItem',
+  properties: {
+    id: p.uuid().primary().onCreate(() => randomUUID()),
+    order: () => p.manyToOne(Order).ref().deleteRule('cascade'),
+    position: p.integer(),
+    /** Plain id, no foreign key: the order outlives the product. */
+    productId: p.uuid(),
+    name: p.string().length(200),
+    unitPriceCents: p.integer(),
+    quantity: p.integer(),
+    lineTotalCents: p.integer(),
+  },
+});
+
+export class OrderItem extends OrderItemSchema.class {}
+
+OrderItemSchema.setClass(OrderItem);

@@ -1,0 +1,52 @@
+import { randomUUID } from 'node:crypto';
+import { defineEntity, p } from '@mikro-orm/core';
+import { searchText } from '../lib/search-text.js';
+
+export type AttributeValue = string | number | boolean;
+export type Attributes = Record<string, AttributeValue>;
+
+interface SearchIndexed {
+  refreshSearchText(): void;
+}
+
+export const ProductSchema = defineEntity({
+  name: 'Product',
+  properties: {
+    id: p.uuid().primary().onCreate(() => randomUUID()),
+    name: p.string().length(200),
+    description: p.text().default(''),
+    priceCents: p.integer(),
+    imageUrl: p.string().length(2000).nullable(),
+    category: p.string().length(64).nullable(),
+    stock: p.integer().default(0),
+    attributes: p.json<Attributes>().default('{}'),
+    /**
+     * Normalised (lower-case, accent-free, punctuation-free) copies of the text the
+     * search matches. They are computed in JS so the embedded and the server
+     * PostgreSQL tokenise identically, with no dependency on the `unaccent`
+     * extension or the database locale. `search_vector` is generated from them.
+     */
+    searchName: p.text().default('').hidden(),
+    searchBody: p.text().default('').hidden(),
+    createdAt: p.datetime(3).onCreate(() => new Date()),
+    updatedAt: p.datetime(3).onCreate(() => new Date()).onUpdate(() => new Date()),
+    /** Soft delete: orders keep referencing deleted products. */
+    deletedAt: p.datetime(3).nullable().hidden(),
+  },
+  hooks: {
+    beforeCreate: [(args) => (args.entity as SearchIndexed).refreshSearchText()],
+    beforeUpdate: [(args) => (args.entity as SearchIndexed).refreshSearchText()],
+  },
+});
+
+export class Product extends ProductSchema.class {
+  refreshSearchText(): void {
+    this.searchName = searchText(this.name);
+    const attributeText = Object.values(this.attributes ?? {})
+      .filter((v) => typeof v !== 'boolean')
+      .map(String);
+    this.searchBody = searchText([this.description, this.category ?? '', ...attributeText].join(' '));
+  }
+}
+
+ProductSchema.setClass(Product);

@@ -1,0 +1,38 @@
+import { randomUUID } from 'node:crypto';
+import { defineEntity, p } from '@mikro-orm/core';
+import bcrypt from 'bcrypt';
+
+export const ROLES = ['customer', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const UserSchema = defineEntity({
+  name: 'User',
+  tableName: 'users',
+  properties: {
+    id: p.uuid().primary().onCreate(() => randomUUID()),
+    /** As typed at signup; shown back to the user. */
+    username: p.string().length(32),
+    /** Lower-cased username: uniqueness and login are case-insensitive. */
+    usernameKey: p.string().length(32).unique('users_username_key_unique'),
+    passwordHash: p.string().length(100).hidden(),
+    role: p.enum(ROLES).default('customer'),
+    createdAt: p.datetime(3).onCreate(() => new Date()),
+  },
+});
+
+export class User extends UserSchema.class {
+  static keyFor(username: string): string {
+    return username.toLowerCase();
+  }
+
+  /** Hashes with bcrypt; the plain password never reaches the database. */
+  async setPassword(password: string, cost: number): Promise<void> {
+    this.passwordHash = await bcrypt.hash(password, cost);
+  }
+
+  verifyPassword(password: string): Promise<boolean> {
+    return bcrypt.compare(password, this.passwordHash);
+  }
+}
+
+UserSchema.setClass(User);

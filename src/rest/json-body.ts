@@ -1,0 +1,62 @@
+import express, { type RequestHandler } from 'express';
+import { AppError } from '../errors.js';
+
+export const MAX_BODY_BYTES = 100 * 1024;
+
+const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
+const JSON_MEDIA_TYPE = /^application\/json\s*(;.*)?$/i;
+
+const readRawBody = express.raw({ type: () => true, limit: MAX_BODY_BYTES });
+
+const malformedBody = (message: string) =>
+  new AppError('VALIDATION_ERROR', 'Malformed request body', [{ field: 'body', message }]);
+
+/**
+ * Reads REST request bodies ourselves instead of letting the adapter do it:
+ * the adapter rejects `application/json; charset=utf-8`, and it would answer
+ * 415/413/parse errors before authentication. Here a body problem is only
+ * recorded (`res.locals.bodyError`) and raised by the procedure after the auth
+ * checks, as the contract's order of checks requires. An absent body means `{}`.
+ */
+export const jsonBody: RequestHandler = (req, res, next) => {
+  if (!METHODS_WITH_BODY.has(req.method)) return next();
+
+  const finish = (body: unknown, error?: AppError) => {
+    req.body = body;
+    if (error) res.locals.bodyError = error;
+    // The adapter re-checks the media type itself; ours has been checked already.
+    req.headers['content-type'] = 'application/json';
+    next();
+  };
+
+  const declaredLength = Number(req.headers['content-length'] ?? 0);
+  const hasBody = req.headers['transfer-encoding'] !== undefined || declaredLength > 0;
+  if (!hasBody) return finish({});
+
+  if (!JSON_MEDIA_TYPE.test(req.headers['content-type'] ?? '')) {
+    req.resume();
+    return finish({}, new AppError('UNSUPPORTED_MEDIA_TYPE', 'Request body must be application/json'));
+  }
+
+  readRawBody(req, res, (error?: unknown) => {
+    if (error) {
+      const tooLarge = (error as { type?: string }).type === 'entity.too.large';
+      return finish(
+        {},
+        tooLarge
+          ? new AppError('PAYLOAD_TOO_LARGE', `Request body exceeds ${MAX_BODY_BYTES} bytes`)
+          : malformedBody('Could not read the request body'),
+      );
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '');
+    } catch {
+      return finish({}, malformedBody('Malformed JSON'));
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      return finish({}, malformedBody('Must be a JSON object'));
+    }
+    finish(parsed);
+  });
+};

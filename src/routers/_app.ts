@@ -1,0 +1,25 @@
+import { createCallerFactory, router } from '../trpc.js';
+import { authRouter } from './auth/router.js';
+import { cartRouter } from './cart/router.js';
+import { checkoutRouter } from './checkout/router.js';
+import { ordersRouter } from './orders/router.js';
+import { productsRouter } from './products/router.js';
+import { promoCodesRouter } from './promo-codes/router.js';
+
+/**
+ * Router order matters for REST: the adapter takes the first procedure whose path
+ * template matches, so literal paths (`/products/search`) must be declared before
+ * templated ones (`/products/{id}`) within each feature router.
+ */
+export const appRouter = router({
+  auth: authRouter,
+  products: productsRouter,
+  cart: cartRouter,
+  checkout: checkoutRouter,
+  orders: ordersRouter,
+  promoCodes: promoCodesRouter,
+});
+
+export type AppRouter = typeof appRouter;
+
+export const createCaller = createCallerFactory(appRouter);

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { protectedProcedure, publicProcedure, router } from '../../trpc.js';
+import { authOutput, loginInput, signupInput, userOutput } from './schemas.js';
+import { login, signup, toUserOutput } from './service.js';
+
+export const authRouter = router({
+  signup: publicProcedure
+    .meta({ openapi: { method: 'POST', path: '/api/auth/signup', tags: ['auth'], protect: false, summary: 'Create an account' }, successStatus: 201 })
+    .input(signupInput)
+    .output(authOutput)
+    .mutation(({ ctx, input }) => signup(ctx.em, ctx.config, input)),
+
+  login: publicProcedure
+    .meta({ openapi: { method: 'POST', path: '/api/auth/login', tags: ['auth'], protect: false, summary: 'Sign in' } })
+    .input(loginInput)
+    .output(authOutput)
+    .mutation(({ ctx, input }) => login(ctx.em, ctx.config, input, ctx.clientAddress)),
+
+  me: protectedProcedure
+    .meta({ openapi: { method: 'GET', path: '/api/auth/me', tags: ['auth'], summary: 'The signed-in user' } })
+    .input(z.object({}))
+    .output(userOutput)
+    .query(({ ctx }) => toUserOutput(ctx.user)),
+});

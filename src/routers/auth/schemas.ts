@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { isoTimestamp } from '../shared/schemas.js';
+
+export const usernameSchema = z
+  .string()
+  .trim()
+  .min(3, 'Must be 3 to 32 characters')
+  .max(32, 'Must be 3 to 32 characters')
+  .regex(/^[A-Za-z0-9_.-]+$/, 'May contain only letters, digits, "_", "." and "-"');
+
+/** bcrypt only reads 72 bytes: longer passwords are rejected rather than silently truncated. */
+export const passwordSchema = z.string().refine(
+  (password) => {
+    const bytes = Buffer.byteLength(password, 'utf8');
+    return bytes >= 8 && bytes <= 72;
+  },
+  { message: 'Must be 8 to 72 bytes of UTF-8' },
+);
+
+export const signupInput = z.strictObject({ username: usernameSchema, password: passwordSchema });
+
+export const loginInput = z.strictObject({
+  username: z.string().trim().min(1, 'Required').max(256, 'Must be at most 256 characters'),
+  password: z.string().min(1, 'Required').max(256, 'Must be at most 256 characters'),
+});
+
+export const userOutput = z.object({
+  id: z.string(),
+  username: z.string(),
+  role: z.enum(['customer', 'admin']),
+  createdAt: isoTimestamp,
+});
+
+export const authOutput = z.object({
+  accessToken: z.string(),
+  tokenType: z.literal('Bearer'),
+  expiresIn: z.number().int(),
+  user: userOutput,
+});
+
+export type SignupInput = z.infer<typeof signupInput>;
+export type LoginInput = z.infer<typeof loginInput>;
+export type UserOutput = z.infer<typeof userOutput>;
+export type AuthOutput = z.infer<typeof authOutput>;

@@ -1,0 +1,97 @@
+import { z } from 'zod';
+import { hasAtMostTwoDecimals } from '../../lib/money.js';
+
+/**
+ * Building blocks shared by every feature's schemas.
+ *
+ * Query parameters arrive as strings over REST and as numbers/booleans from typed
+ * tRPC clients, so query schemas accept both and parse strings strictly
+ * themselves: `1.5`, `abc`, `` and repeated values are rejected, never coerced.
+ * (The REST adapter's own coercion only touches plain number/boolean schemas,
+ * which these deliberately are not.)
+ */
+
+const DECIMAL_INTEGER = /^\d+$/;
+const DECIMAL_MONEY = /^\d+(\.\d{1,2})?$/;
+
+export const queryInteger = (min: number, max: number) =>
+  z
+    .union([z.number(), z.string()], { error: 'Must be a single integer' })
+    .transform((raw, ctx) => {
+      const value = typeof raw === 'number' ? raw : DECIMAL_INTEGER.test(raw) ? Number(raw) : Number.NaN;
+      if (!Number.isSafeInteger(value) || value < min || value > max) {
+        ctx.addIssue({ code: 'custom', message: `Must be an integer from ${min} to ${max}` });
+        return z.NEVER;
+      }
+      return value;
+    });
+
+export const queryMoney = () =>
+  z
+    .union([z.number(), z.string()], { error: 'Must be a single amount' })
+    .transform((raw, ctx) => {
+      const value = typeof raw === 'number' ? raw : DECIMAL_MONEY.test(raw) ? Number(raw) : Number.NaN;
+      if (!Number.isFinite(value) || value < 0 || value > 1_000_000 || !hasAtMostTwoDecimals(value)) {
+        ctx.addIssue({ code: 'custom', message: 'Must be an amount from 0 to 1000000 with at most 2 decimals' });
+        return z.NEVER;
+      }
+      return value;
+    });
+
+export const queryBoolean = () =>
+  z
+    .union([z.boolean(), z.string()], { error: 'Must be true or false' })
+    .transform((raw, ctx) => {
+      if (raw === true || raw === 'true') return true;
+      if (raw === false || raw === 'false') return false;
+      ctx.addIssue({ code: 'custom', message: 'Must be true or false' });
+      return z.NEVER;
+    });
+
+/** Trimmed text; empty after trimming counts as missing (contract §1). */
+export const trimmedText = (max: number) =>
+  z.string({ error: 'Must be a single text value' }).transform((raw, ctx) => {
+    const value = raw.trim();
+    if (value.length > max) {
+      ctx.addIssue({ code: 'custom', message: `Must be at most ${max} characters` });
+      return z.NEVER;
+    }
+    return value === '' ? undefined : value;
+  });
+
+export const pagination = {
+  page: queryInteger(1, Number.MAX_SAFE_INTEGER),
+  limit: queryInteger(1, 100).default(20),
+};
+
+export interface PageRequest {
+  page: number;
+  limit: number;
+}
+
+export const pageOf = <T extends z.ZodType>(item: T) =>
+  z.object({ page: z.number().int(), limit: z.number().int(), total: z.number().int(), items: z.array(item) });
+
+export interface Page<T> extends PageRequest {
+  total: number;
+  items: T[];
+}
+
+/** Money input in major units: a positive JSON number with at most 2 decimals. */
+export const moneyInput = (opts: { min?: number; exclusiveMin?: boolean; max: number }) =>
+  z
+    .number()
+    .refine((v) => hasAtMostTwoDecimals(v), 'Must have at most 2 decimals')
+    .refine((v) => (opts.exclusiveMin ? v > (opts.min ?? 0) : v >= (opts.min ?? 0)), {
+      message: opts.exclusiveMin ? `Must be greater than ${opts.min ?? 0}` : `Must be at least ${opts.min ?? 0}`,
+    })
+    .refine((v) => v <= opts.max, `Must be at most ${opts.max}`);
+
+/** Path ids are opaque strings; a malformed one is simply "not found" (contract §1). */
+export const idParam = z.string();
+
+export const isoTimestamp = z.string().describe('ISO 8601 UTC timestamp with milliseconds');
+
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export const isUuid = (value: string) => UUID_PATTERN.test(value);
