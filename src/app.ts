@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { AnyTRPCRouter } from '@trpc/server';
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import cors from 'cors';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
@@ -11,7 +12,7 @@ import type { Orm } from './db/orm.js';
 import { toAppError } from './error-mapping.js';
 import { AppError } from './errors.js';
 import type { Logger } from './logger.js';
-import { createRestHandler } from './rest/handler.js';
+import { allowHeader, createRestHandler } from './rest/handler.js';
 import { jsonBody } from './rest/json-body.js';
 import { buildOpenApiDocument } from './rest/openapi.js';
 import { requestId } from './rest/request-id.js';
@@ -22,6 +23,8 @@ export interface AppDeps {
   orm: Orm;
   config: AppConfig;
   logger: Logger;
+  /** The procedures to serve; tests of the HTTP layer pass their own. */
+  router?: AnyTRPCRouter;
 }
 
 const { version } = JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../package.json'), 'utf8')) as {
@@ -42,9 +45,9 @@ function parseQueryString(query: string): Record<string, string[]> {
 const onlyMethods =
   (...allowed: string[]): RequestHandler =>
   (req, res) =>
-    sendError(res, new AppError('METHOD_NOT_ALLOWED', `Method ${req.method} not allowed`, undefined, { Allow: allowed.join(', ') }), res.locals.requestId);
+    sendError(res, new AppError('METHOD_NOT_ALLOWED', `Method ${req.method} not allowed`, undefined, { Allow: allowHeader(allowed) }), res.locals.requestId);
 
-export function createApp({ orm, config, logger }: AppDeps): express.Express {
+export function createApp({ orm, config, logger, router = appRouter }: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
@@ -89,7 +92,7 @@ export function createApp({ orm, config, logger }: AppDeps): express.Express {
   });
   app.all('/ready', onlyMethods('GET'));
 
-  const openApiDocument = buildOpenApiDocument(appRouter, { version });
+  const openApiDocument = buildOpenApiDocument(router, { version });
   app.get('/api/openapi.json', (_req, res) => {
     res.json(openApiDocument);
   });
@@ -103,7 +106,7 @@ export function createApp({ orm, config, logger }: AppDeps): express.Express {
   app.use(
     '/trpc',
     createExpressMiddleware({
-      router: appRouter,
+      router,
       createContext,
       onError: ({ error }) => {
         if (toAppError(error).status >= 500) logServerError(error);
@@ -111,7 +114,7 @@ export function createApp({ orm, config, logger }: AppDeps): express.Express {
     }),
   );
 
-  const restHandler = createRestHandler(appRouter, createContext, logServerError);
+  const restHandler = createRestHandler(router, createContext, logServerError);
   app.use('/api', jsonBody);
   app.use((req, res, next) => (req.path.startsWith('/api/') ? restHandler(req, res, next) : next()));
 

@@ -41,7 +41,10 @@ export function zodIssuesToFields(issues: readonly z.core.$ZodIssue[]): FieldIss
 export function toAppError(error: unknown): AppError {
   const cause = error instanceof TRPCError && error.cause ? error.cause : error;
   if (cause instanceof AppError) return cause;
-  if (cause instanceof z.ZodError) {
+  // tRPC wraps a failed output check in an INTERNAL_SERVER_ERROR with the ZodError as cause: that is
+  // our bug, not the client's, and its issues describe server data that must not leave.
+  const isClientInput = !(error instanceof TRPCError) || error.code === 'BAD_REQUEST';
+  if (cause instanceof z.ZodError && isClientInput) {
     return new AppError('VALIDATION_ERROR', 'Request validation failed', zodIssuesToFields(cause.issues));
   }
   if (error instanceof TRPCError) {
@@ -62,10 +65,12 @@ export function toAppError(error: unknown): AppError {
         break;
     }
   }
-  if (isDatabaseUnavailable(cause)) {
-    return new AppError('SERVICE_UNAVAILABLE', 'The database is unavailable, try again shortly');
-  }
-  return new AppError('INTERNAL_ERROR', 'An unexpected error occurred');
+  const unexpected = isDatabaseUnavailable(cause)
+    ? new AppError('SERVICE_UNAVAILABLE', 'The database is unavailable, try again shortly')
+    : new AppError('INTERNAL_ERROR', 'An unexpected error occurred');
+  // Kept for the server log only; the envelope and the tRPC error shape never include causes.
+  unexpected.cause = cause;
+  return unexpected;
 }
 
 const TRPC_CODE_BY_STATUS: Record<number, TRPCError['code']> = {

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { AnyTRPCRouter } from '@trpc/server';
 import { createOpenApiNodeHttpHandler, forEachOpenApiProcedure, getPathRegExp, normalizePath } from 'trpc-to-openapi';
 import type { Context } from '../context/context.js';
@@ -28,6 +28,36 @@ function restRoutes(router: AnyTRPCRouter): Map<string, RestRoute> {
   return routes;
 }
 
+interface SchemaDef {
+  type: string;
+  coerce?: boolean;
+  [key: string]: unknown;
+}
+
+const COERCIBLE = new Set(['number', 'boolean', 'bigint', 'date']);
+
+/**
+ * The adapter switches on `coerce` for every number/boolean/date field of an input
+ * object, bodies included, and the schemas are shared with /trpc: afterwards `"5"`,
+ * `true` and `null` would pass as numbers and `"false"` as `true`. Pinning the flag
+ * keeps inputs as strict as their schemas say (explicit `z.coerce` is left alone).
+ */
+function keepStrict(schema: unknown, seen = new Set<unknown>()): void {
+  const def = (schema as { _zod?: { def?: SchemaDef } } | undefined)?._zod?.def;
+  if (!def || seen.has(def)) return;
+  seen.add(def);
+  if (COERCIBLE.has(def.type)) {
+    if (!def.coerce) Object.defineProperty(def, 'coerce', { get: () => false, set: () => {}, configurable: false });
+    return;
+  }
+  const children: unknown[] = [];
+  if (def.type === 'object') children.push(...Object.values((schema as { shape: object }).shape));
+  if (def.type === 'lazy') children.push((def.getter as () => unknown)());
+  for (const key of ['innerType', 'element', 'in', 'out', 'left', 'right', 'keyType', 'valueType', 'rest']) children.push(def[key]);
+  for (const key of ['options', 'items']) if (Array.isArray(def[key])) children.push(...(def[key] as unknown[]));
+  for (const child of children) keepStrict(child, seen);
+}
+
 /**
  * REST surface: trpc-to-openapi serves the procedures at their contract paths;
  * this wrapper gives its responses the contract's shape. The adapter writes its
@@ -36,6 +66,9 @@ function restRoutes(router: AnyTRPCRouter): Map<string, RestRoute> {
  */
 export function createRestHandler(router: AnyTRPCRouter, createContext: (opts: { req: IncomingMessage; res: ServerResponse }) => Context, onServerError: (error: unknown, req: IncomingMessage) => void): RequestHandler {
   const routes = restRoutes(router);
+  forEachOpenApiProcedure(router._def.procedures, ({ procedure }) => {
+    for (const input of (procedure as { _def: { inputs: unknown[] } })._def.inputs) keepStrict(input);
+  });
   const failures = new WeakMap<IncomingMessage, unknown>();
 
   const adapter = createOpenApiNodeHttpHandler({
@@ -58,17 +91,21 @@ export function createRestHandler(router: AnyTRPCRouter, createContext: (opts: {
     },
   });
 
-  const notRouted: RequestHandler = (req, res) => {
+  const notRouted = (req: Request, res: Response, method: string) => {
     const requestId = String(res.locals.requestId);
     const allowed = [...routes.values()].filter((r) => r.pattern.test(normalizePath(req.path))).map((r) => r.method);
     if (allowed.length === 0) return sendError(res, new AppError('NOT_FOUND', 'Route not found'), requestId);
-    const allow = [...new Set(allowed)].join(', ');
-    sendError(res, new AppError('METHOD_NOT_ALLOWED', `Method ${req.method} not allowed`, undefined, { Allow: allow }), requestId);
+    const allow = allowHeader(allowed);
+    sendError(res, new AppError('METHOD_NOT_ALLOWED', `Method ${method} not allowed`, undefined, { Allow: allow }), requestId);
   };
 
   return (req, res, next) => {
+    const method = req.method;
+    // The adapter knows no HEAD; Node drops the body of a HEAD response by itself, so a GET answers it.
+    if (method === 'HEAD') req.method = 'GET';
     const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
     res.end = ((...args: unknown[]) => {
+      if (res.statusCode === 204 && !res.headersSent) res.removeHeader('Content-Type');
       const failure = failures.get(req);
       if (failure !== undefined && res.statusCode >= 400 && !res.headersSent) {
         const body = JSON.stringify(errorEnvelope(toAppError(failure), String(res.locals.requestId)));
@@ -76,6 +113,13 @@ export function createRestHandler(router: AnyTRPCRouter, createContext: (opts: {
       }
       return end(...args);
     }) as typeof res.end;
-    adapter(req, res, () => notRouted(req, res, next)).catch(next);
+    adapter(req, res, () => notRouted(req, res, method)).catch(next);
   };
+}
+
+/** The `Allow` header of a 405: HEAD is served wherever GET is. */
+export function allowHeader(methods: readonly string[]): string {
+  const allowed = new Set(methods);
+  if (allowed.has('GET')) allowed.add('HEAD');
+  return [...allowed].join(', ');
 }
