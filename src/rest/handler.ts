@@ -42,10 +42,13 @@ const COERCIBLE = new Set(['number', 'boolean', 'bigint', 'date']);
  * `true` and `null` would pass as numbers and `"false"` as `true`. Pinning the flag
  * keeps inputs as strict as their schemas say (explicit `z.coerce` is left alone).
  */
-function keepStrict(schema: unknown, seen = new Set<unknown>()): void {
+const visitedDefs = new WeakSet<SchemaDef>();
+
+function keepStrict(schema: unknown): void {
   const def = (schema as { _zod?: { def?: SchemaDef } } | undefined)?._zod?.def;
-  if (!def || seen.has(def)) return;
-  seen.add(def);
+  // Schemas are shared between procedures (and apps, in tests): each definition is pinned once.
+  if (!def || visitedDefs.has(def)) return;
+  visitedDefs.add(def);
   if (COERCIBLE.has(def.type)) {
     if (!def.coerce) Object.defineProperty(def, 'coerce', { get: () => false, set: () => {}, configurable: false });
     return;
@@ -55,7 +58,7 @@ function keepStrict(schema: unknown, seen = new Set<unknown>()): void {
   if (def.type === 'lazy') children.push((def.getter as () => unknown)());
   for (const key of ['innerType', 'element', 'in', 'out', 'left', 'right', 'keyType', 'valueType', 'rest']) children.push(def[key]);
   for (const key of ['options', 'items']) if (Array.isArray(def[key])) children.push(...(def[key] as unknown[]));
-  for (const child of children) keepStrict(child, seen);
+  for (const child of children) keepStrict(child);
 }
 
 /**
