@@ -39,6 +39,7 @@ export const OrderItemSchema = defineEntity({
     quantity: p.integer(),
     lineTotalCents: p.integer(),
   },
+  indexes: [{ name: 'order_item_order_position', properties: ['order', 'position'] }],
 });
 
 export class OrderItem extends OrderItemSchema.class {}

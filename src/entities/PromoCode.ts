@@ -25,6 +25,14 @@ export const PromoCodeSchema = defineEntity({
     deletedAt: p.datetime(3).nullable().hidden(),
   },
   uniques: [{ name: 'promo_code_live_code_unique', properties: ['code'], where: { deletedAt: null } }],
+  checks: [
+    { name: 'promo_code_window_order', expression: 'starts_at is null or expires_at is null or starts_at < expires_at' },
+    {
+      name: 'promo_code_value_range',
+      expression: "(type = 'percent' and value between 1 and 100) or (type = 'fixed' and value between 1 and 100000000)",
+    },
+    { name: 'promo_code_redemption_counts', expression: 'redemptions >= 0 and (max_redemptions is null or max_redemptions >= 1)' },
+  ],
 });
 
 export class PromoCode extends PromoCodeSchema.class {

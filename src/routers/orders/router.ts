@@ -1,3 +1,22 @@
-import { router } from '../../trpc.js';
+import { protectedProcedure, router } from '../../trpc.js';
+import { listOrdersInput, orderIdInput, orderOutput, orderPageOutput } from './schemas.js';
+import { getOrder, listOrders, toOrderOutput } from './service.js';
 
-export const ordersRouter = router({});
+const tags = ['orders'];
+
+export const ordersRouter = router({
+  list: protectedProcedure
+    .meta({ openapi: { method: 'GET', path: '/api/orders', tags, summary: 'Your orders, newest first' } })
+    .input(listOrdersInput)
+    .output(orderPageOutput)
+    .query(async ({ ctx, input }) => {
+      const page = await listOrders(ctx.em, ctx.user.id, input);
+      return { ...page, items: page.items.map((order) => toOrderOutput(order, ctx.config.currency)) };
+    }),
+
+  byId: protectedProcedure
+    .meta({ openapi: { method: 'GET', path: '/api/orders/{id}', tags, summary: 'One of your orders' } })
+    .input(orderIdInput)
+    .output(orderOutput)
+    .query(async ({ ctx, input }) => toOrderOutput(await getOrder(ctx.em, ctx.user.id, input.id), ctx.config.currency)),
+});

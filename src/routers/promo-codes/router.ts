@@ -1,3 +1,54 @@
-import { router } from '../../trpc.js';
+import { z } from 'zod';
+import { adminProcedure, router } from '../../trpc.js';
+import {
+  createPromoCodeInput,
+  listPromoCodesInput,
+  promoCodeIdInput,
+  promoCodeOutput,
+  promoCodePageOutput,
+  updatePromoCodeInput,
+} from './schemas.js';
+import { createPromoCode, deletePromoCode, getPromoCode, listPromoCodes, toPromoCodeOutput, updatePromoCode } from './service.js';
 
-export const promoCodesRouter = router({});
+const tags = ['promo-codes'];
+
+export const promoCodesRouter = router({
+  list: adminProcedure
+    .meta({ openapi: { method: 'GET', path: '/api/promo-codes', tags, summary: 'List promo codes, newest first' } })
+    .input(listPromoCodesInput)
+    .output(promoCodePageOutput)
+    .query(async ({ ctx, input }) => {
+      const page = await listPromoCodes(ctx.em, input);
+      return { ...page, items: page.items.map((promo) => toPromoCodeOutput(promo, ctx.config.currency)) };
+    }),
+
+  byId: adminProcedure
+    .meta({ openapi: { method: 'GET', path: '/api/promo-codes/{id}', tags, summary: 'A promo code' } })
+    .input(promoCodeIdInput)
+    .output(promoCodeOutput)
+    .query(async ({ ctx, input }) => toPromoCodeOutput(await getPromoCode(ctx.em, input.id), ctx.config.currency)),
+
+  create: adminProcedure
+    .meta({ openapi: { method: 'POST', path: '/api/promo-codes', tags, summary: 'Create a promo code' }, successStatus: 201 })
+    .input(createPromoCodeInput)
+    .output(promoCodeOutput)
+    .mutation(async ({ ctx, input }) => {
+      const promo = await createPromoCode(ctx.em, input);
+      ctx.responseHeaders['Location'] = `/api/promo-codes/${promo.id}`;
+      return toPromoCodeOutput(promo, ctx.config.currency);
+    }),
+
+  update: adminProcedure
+    .meta({ openapi: { method: 'PATCH', path: '/api/promo-codes/{id}', tags, summary: 'Change the window, limits or state of a promo code' } })
+    .input(updatePromoCodeInput)
+    .output(promoCodeOutput)
+    .mutation(async ({ ctx, input: { id, ...changes } }) =>
+      toPromoCodeOutput(await updatePromoCode(ctx.em, id, changes), ctx.config.currency),
+    ),
+
+  delete: adminProcedure
+    .meta({ openapi: { method: 'DELETE', path: '/api/promo-codes/{id}', tags, summary: 'Delete a promo code' }, successStatus: 204 })
+    .input(promoCodeIdInput)
+    .output(z.void())
+    .mutation(({ ctx, input }) => deletePromoCode(ctx.em, input.id)),
+});
