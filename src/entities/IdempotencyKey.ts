@@ -16,6 +16,8 @@ export const IdempotencyKeySchema = defineEntity({
     createdAt: p.datetime(3).onCreate(() => new Date()),
   },
   uniques: [{ name: 'idempotency_key_per_user', properties: ['user', 'key'] }],
+  // Expired keys are purged in batches, oldest first.
+  indexes: [{ name: 'idempotency_key_created_at', properties: ['createdAt'] }],
 });
 
 export class IdempotencyKey extends IdempotencyKeySchema.class {}

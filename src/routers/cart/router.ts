@@ -1,3 +1,56 @@
-import { router } from '../../trpc.js';
+import { z } from 'zod';
+import { protectedProcedure, router } from '../../trpc.js';
+import { addItemInput, applyPromoCodeInput, cartOutput, removeItemInput, updateItemInput } from './schemas.js';
+import { addItem, applyPromoCode, clearCart, getCart, removeItem, removePromoCode, updateItem, type CartScope } from './service.js';
 
-export const cartRouter = router({});
+const scopeOf = (ctx: { user: { id: string }; config: { currency: string } }): CartScope => ({
+  userId: ctx.user.id,
+  currency: ctx.config.currency,
+});
+
+const tags = ['cart'];
+
+// Literal paths (`/api/cart/promo-code`) come before templated ones (`/api/cart/items/{itemId}`).
+export const cartRouter = router({
+  get: protectedProcedure
+    .meta({ openapi: { method: 'GET', path: '/api/cart', tags, summary: 'The active cart (created on first use)' } })
+    .input(z.void())
+    .output(cartOutput)
+    .query(({ ctx }) => getCart(ctx.em, scopeOf(ctx))),
+
+  clear: protectedProcedure
+    .meta({ openapi: { method: 'DELETE', path: '/api/cart', tags, summary: 'Empty the cart and remove its promo code' } })
+    .input(z.void())
+    .output(cartOutput)
+    .mutation(({ ctx }) => clearCart(ctx.em, scopeOf(ctx))),
+
+  addItem: protectedProcedure
+    .meta({ openapi: { method: 'POST', path: '/api/cart/items', tags, summary: 'Add a product (adds to an existing line)' } })
+    .input(addItemInput)
+    .output(cartOutput)
+    .mutation(({ ctx, input }) => addItem(ctx.em, scopeOf(ctx), input)),
+
+  applyPromoCode: protectedProcedure
+    .meta({ openapi: { method: 'POST', path: '/api/cart/promo-code', tags, summary: 'Apply a promo code, replacing any applied one' } })
+    .input(applyPromoCodeInput)
+    .output(cartOutput)
+    .mutation(({ ctx, input }) => applyPromoCode(ctx.em, scopeOf(ctx), input.code)),
+
+  removePromoCode: protectedProcedure
+    .meta({ openapi: { method: 'DELETE', path: '/api/cart/promo-code', tags, summary: 'Remove the applied promo code' } })
+    .input(z.void())
+    .output(cartOutput)
+    .mutation(({ ctx }) => removePromoCode(ctx.em, scopeOf(ctx))),
+
+  updateItem: protectedProcedure
+    .meta({ openapi: { method: 'PATCH', path: '/api/cart/items/{itemId}', tags, summary: "Set a line's quantity" } })
+    .input(updateItemInput)
+    .output(cartOutput)
+    .mutation(({ ctx, input }) => updateItem(ctx.em, scopeOf(ctx), input)),
+
+  removeItem: protectedProcedure
+    .meta({ openapi: { method: 'DELETE', path: '/api/cart/items/{itemId}', tags, summary: 'Remove a line' } })
+    .input(removeItemInput)
+    .output(cartOutput)
+    .mutation(({ ctx, input }) => removeItem(ctx.em, scopeOf(ctx), input.itemId)),
+});

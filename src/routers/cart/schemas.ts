@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import { idParam, isoTimestamp } from '../shared/schemas.js';
+
+export const MAX_LINE_QUANTITY = 99;
+
+/**
+ * A JSON integer 1–99, never coerced. The REST adapter switches on coercion for
+ * every plain number schema in an input object (bodies included), which would let
+ * `"5"` or `true` through; it leaves a pipe alone.
+ */
+const lineQuantity = z
+  .number({ error: `Must be an integer from 1 to ${MAX_LINE_QUANTITY}` })
+  .int(`Must be an integer from 1 to ${MAX_LINE_QUANTITY}`)
+  .min(1, `Must be an integer from 1 to ${MAX_LINE_QUANTITY}`)
+  .max(MAX_LINE_QUANTITY, `Must be an integer from 1 to ${MAX_LINE_QUANTITY}`)
+  .pipe(z.number());
+
+export const addItemInput = z.strictObject({
+  /** Opaque: a malformed id is simply an unknown product (404). */
+  productId: z.string(),
+  quantity: lineQuantity.default(1),
+});
+
+export const updateItemInput = z.strictObject({
+  itemId: idParam,
+  quantity: lineQuantity,
+});
+
+/** DELETE builds its input from path and query: unknown query parameters are ignored, not rejected. */
+export const removeItemInput = z.object({ itemId: idParam });
+
+export const applyPromoCodeInput = z.strictObject({
+  code: z
+    .string()
+    .trim()
+    .min(1, 'Required')
+    .max(255, 'Must be at most 255 characters'),
+});
+
+export const cartItemOutput = z.object({
+  id: z.string(),
+  productId: z.string(),
+  name: z.string(),
+  imageUrl: z.string().nullable(),
+  unitPrice: z.number(),
+  quantity: z.number().int(),
+  lineTotal: z.number(),
+  available: z.number().int(),
+});
+
+/** The contract's Cart (§5): totals computed from integer cents. */
+export const cartOutput = z.object({
+  id: z.string(),
+  items: z.array(cartItemOutput),
+  itemCount: z.number().int(),
+  subtotal: z.number(),
+  discount: z.number(),
+  total: z.number(),
+  currency: z.string(),
+  promoCode: z.string().nullable(),
+  updatedAt: isoTimestamp,
+});
+
+export type AddItemInput = z.infer<typeof addItemInput>;
+export type UpdateItemInput = z.infer<typeof updateItemInput>;
+export type CartOutput = z.infer<typeof cartOutput>;

@@ -1,0 +1,138 @@
+import type { Em } from '../../db/orm.js';
+import type { Cart } from '../../entities/Cart.js';
+import { CartItem } from '../../entities/CartItem.js';
+import { Product } from '../../entities/Product.js';
+import { insufficientStock, notFound } from '../../errors.js';
+import { fromCents } from '../../lib/money.js';
+import { assertPromoCodeUsable, currentDiscountCents } from '../promo-codes/redemption.js';
+import { isUuid } from '../shared/schemas.js';
+import { cartLines, openActiveCart } from './queries.js';
+import { MAX_LINE_QUANTITY, type AddItemInput, type CartOutput, type UpdateItemInput } from './schemas.js';
+
+/** Who is asking and in which currency the answer is given. */
+export interface CartScope {
+  userId: string;
+  currency: string;
+}
+
+/** The most one line may hold now (contract §5 `available`). */
+export const lineLimit = (product: Product): number => Math.min(MAX_LINE_QUANTITY, product.stock);
+
+export const subtotalCentsOf = (lines: CartItem[]): number =>
+  lines.reduce((sum, line) => sum + line.product.getEntity().priceCents * line.quantity, 0);
+
+/** Every §5 invariant is recomputed here, from current prices, stock and promo rules, on every response. */
+async function toCartOutput(em: Em, cart: Cart, scope: CartScope): Promise<CartOutput> {
+  const lines = await cartLines(em, cart.id);
+  const subtotalCents = subtotalCentsOf(lines);
+  const discountCents = cart.promoCode
+    ? await currentDiscountCents(em, { code: cart.promoCode, userId: scope.userId, subtotalCents })
+    : 0;
+  return {
+    id: cart.id,
+    items: lines.map((line) => {
+      const product = line.product.getEntity();
+      return {
+        id: line.id,
+        productId: product.id,
+        name: product.name,
+        imageUrl: product.imageUrl ?? null,
+        unitPrice: fromCents(product.priceCents),
+        quantity: line.quantity,
+        lineTotal: fromCents(product.priceCents * line.quantity),
+        available: lineLimit(product),
+      };
+    }),
+    itemCount: lines.reduce((sum, line) => sum + line.quantity, 0),
+    subtotal: fromCents(subtotalCents),
+    discount: fromCents(discountCents),
+    total: fromCents(subtotalCents - discountCents),
+    currency: scope.currency,
+    promoCode: cart.promoCode ?? null,
+    updatedAt: cart.updatedAt.toISOString(),
+  };
+}
+
+export async function getCart(em: Em, scope: CartScope): Promise<CartOutput> {
+  return toCartOutput(em, await openActiveCart(em, scope.userId), scope);
+}
+
+/**
+ * Runs one cart mutation with the cart row locked, so concurrent mutations of the
+ * same cart apply one after the other (no lost updates), and answers with the
+ * cart as it is after the change, read inside the same transaction.
+ */
+function mutateCart(em: Em, scope: CartScope, change: (tem: Em, cart: Cart) => Promise<void>): Promise<CartOutput> {
+  return em.transactional(
+    async (tem) => {
+      const cart = await openActiveCart(tem, scope.userId, { lock: true });
+      await change(tem, cart);
+      cart.updatedAt = new Date();
+      await tem.flush();
+      return toCartOutput(tem, cart, scope);
+    },
+    { clear: true },
+  );
+}
+
+function assertLineFits(product: Product, requested: number): void {
+  const available = lineLimit(product);
+  if (requested > available) throw insufficientStock([{ productId: product.id, requested, available }]);
+}
+
+/** A line of the caller's active cart whose product still exists; anything else is "not found". */
+async function findOwnLine(tem: Em, cart: Cart, itemId: string): Promise<CartItem> {
+  const line = isUuid(itemId)
+    ? await tem.findOne(CartItem, { id: itemId, cart, product: { deletedAt: null } }, { populate: ['product'] })
+    : null;
+  if (!line) throw notFound('Cart item');
+  return line;
+}
+
+export function addItem(em: Em, scope: CartScope, input: AddItemInput): Promise<CartOutput> {
+  return mutateCart(em, scope, async (tem, cart) => {
+    const product = isUuid(input.productId) ? await tem.findOne(Product, { id: input.productId, deletedAt: null }) : null;
+    if (!product) throw notFound('Product');
+    const line = await tem.findOne(CartItem, { cart, product });
+    const requested = (line?.quantity ?? 0) + input.quantity;
+    assertLineFits(product, requested);
+    if (line) line.quantity = requested;
+    else tem.create(CartItem, { cart, product, quantity: requested });
+  });
+}
+
+export function updateItem(em: Em, scope: CartScope, input: UpdateItemInput): Promise<CartOutput> {
+  return mutateCart(em, scope, async (tem, cart) => {
+    const line = await findOwnLine(tem, cart, input.itemId);
+    assertLineFits(line.product.getEntity(), input.quantity);
+    line.quantity = input.quantity;
+  });
+}
+
+export function removeItem(em: Em, scope: CartScope, itemId: string): Promise<CartOutput> {
+  return mutateCart(em, scope, async (tem, cart) => {
+    tem.remove(await findOwnLine(tem, cart, itemId));
+  });
+}
+
+export function clearCart(em: Em, scope: CartScope): Promise<CartOutput> {
+  return mutateCart(em, scope, async (tem, cart) => {
+    await tem.nativeDelete(CartItem, { cart });
+    cart.promoCode = null;
+  });
+}
+
+/** Every promo rule is checked now, against the cart's current subtotal; the code replaces any applied one. */
+export function applyPromoCode(em: Em, scope: CartScope, code: string): Promise<CartOutput> {
+  return mutateCart(em, scope, async (tem, cart) => {
+    const subtotalCents = subtotalCentsOf(await cartLines(tem, cart.id));
+    const { promo } = await assertPromoCodeUsable(tem, { code, userId: scope.userId, subtotalCents });
+    cart.promoCode = promo.code;
+  });
+}
+
+export function removePromoCode(em: Em, scope: CartScope): Promise<CartOutput> {
+  return mutateCart(em, scope, async (_tem, cart) => {
+    cart.promoCode = null;
+  });
+}
