@@ -7,16 +7,16 @@ import express, { type ErrorRequestHandler, type RequestHandler } from 'express'
 import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
 import type { AppConfig } from './config.js';
-import { createContextFactory } from './context/context.js';
+import { createContextFactory, requestScope } from './context/context.js';
 import type { Orm } from './db/orm.js';
 import { toAppError } from './error-mapping.js';
 import { AppError } from './errors.js';
 import type { Logger } from './logger.js';
 import { allowHeader, createRestHandler } from './rest/handler.js';
-import { jsonBody } from './rest/json-body.js';
+import { jsonBody, MAX_BODY_BYTES } from './rest/json-body.js';
 import { buildOpenApiDocument } from './rest/openapi.js';
 import { requestId } from './rest/request-id.js';
-import { sendError } from './rest/error-envelope.js';
+import { errorHeaders, JSON_CONTENT_TYPE, sendError } from './rest/error-envelope.js';
 import { appRouter } from './routers/_app.js';
 
 export interface AppDeps {
@@ -103,16 +103,19 @@ export function createApp({ orm, config, logger, router = appRouter }: AppDeps):
   const createContext = createContextFactory({ orm, config });
   const logServerError = (error: unknown) => logger.error({ err: error }, 'request failed');
 
-  app.use(
-    '/trpc',
-    createExpressMiddleware({
-      router,
-      createContext,
-      onError: ({ error }) => {
-        if (toAppError(error).status >= 500) logServerError(error);
-      },
+  const trpcHandler = createExpressMiddleware({
+    router,
+    createContext,
+    maxBodySize: MAX_BODY_BYTES,
+    onError: ({ error }) => {
+      if (toAppError(error).status >= 500) logServerError(error);
+    },
+    // Same media type and error headers (WWW-Authenticate, Retry-After) as the REST surface.
+    responseMeta: ({ errors }) => ({
+      headers: { 'Content-Type': JSON_CONTENT_TYPE, ...(errors[0] ? errorHeaders(toAppError(errors[0])) : {}) },
     }),
-  );
+  });
+  app.use('/trpc', (req, res, next) => requestScope.run({ requestId: String(res.locals.requestId) }, () => trpcHandler(req, res, next)));
 
   const restHandler = createRestHandler(router, createContext, logServerError);
   app.use('/api', jsonBody);

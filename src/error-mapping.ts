@@ -52,6 +52,10 @@ export function toAppError(error: unknown): AppError {
       case 'PARSE_ERROR':
         return new AppError('VALIDATION_ERROR', 'Malformed JSON body', [{ field: 'body', message: 'Malformed JSON' }]);
       case 'BAD_REQUEST':
+        // tRPC reports an unparsable /trpc body or `input` parameter as BAD_REQUEST caused by JSON.parse.
+        if (cause instanceof SyntaxError) {
+          return new AppError('VALIDATION_ERROR', 'Malformed JSON body', [{ field: 'body', message: 'Malformed JSON' }]);
+        }
         return new AppError('VALIDATION_ERROR', 'Request validation failed');
       case 'NOT_FOUND':
         return new AppError('NOT_FOUND', 'Not found');

@@ -1,6 +1,6 @@
 import { initTRPC } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
-import type { Context } from './context/context.js';
+import { requestScope, type Context } from './context/context.js';
 import { authenticate } from './context/auth.js';
 import { toAppError, toTrpcError } from './error-mapping.js';
 import { forbidden } from './errors.js';
@@ -26,7 +26,7 @@ const t = initTRPC
           httpStatus: appError.status,
           appCode: appError.code,
           details: appError.details,
-          requestId: ctx?.requestId,
+          requestId: ctx?.requestId ?? requestScope.getStore()?.requestId,
         },
       };
     },

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppConfig } from '../config.js';
 import type { Em, Orm } from '../db/orm.js';
@@ -42,6 +43,12 @@ export interface RequestState {
   requestId: string;
   bodyError?: AppError;
 }
+
+/**
+ * The request being served, for errors raised before a procedure context exists
+ * (an unreadable /trpc body, an unknown procedure): they still carry its id.
+ */
+export const requestScope = new AsyncLocalStorage<{ requestId: string }>();
 
 export function requestState(res: ServerResponse): RequestState {
   return (res as ServerResponse & { locals: RequestState }).locals;

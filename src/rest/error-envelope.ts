@@ -1,6 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import type { AppError } from '../errors.js';
 
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
 export interface ErrorEnvelope {
   error: { code: string; message: string; details?: unknown; requestId: string };
 }
@@ -25,6 +27,6 @@ export function errorHeaders(error: AppError): Record<string, string> {
 export function sendError(res: ServerResponse, error: AppError, requestId: string): void {
   res.statusCode = error.status;
   for (const [name, value] of Object.entries(errorHeaders(error))) res.setHeader(name, value);
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Type', JSON_CONTENT_TYPE);
   res.end(JSON.stringify(errorEnvelope(error, requestId)));
 }

@@ -6,9 +6,7 @@ import type { Context } from '../context/context.js';
 import { toAppError } from '../error-mapping.js';
 import { AppError } from '../errors.js';
 import type { ProcedureMeta } from '../trpc.js';
-import { errorEnvelope, errorHeaders, sendError } from './error-envelope.js';
-
-const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+import { errorEnvelope, errorHeaders, JSON_CONTENT_TYPE, sendError } from './error-envelope.js';
 
 interface RestRoute {
   method: string;

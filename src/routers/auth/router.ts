@@ -18,7 +18,7 @@ export const authRouter = router({
 
   me: protectedProcedure
     .meta({ openapi: { method: 'GET', path: '/api/auth/me', tags: ['auth'], summary: 'The signed-in user' } })
-    .input(z.object({}))
+    .input(z.void())
     .output(userOutput)
     .query(({ ctx }) => toUserOutput(ctx.user)),
 });

@@ -1,0 +1,155 @@
+import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AppRouter } from '../src/routers/_app.js';
+import { createHttpHarness, type HttpHarness } from './support/harness.js';
+
+/** Contract §10: the same procedures at /trpc, plain JSON, errors in tRPC's shape carrying the contract's data. */
+
+let h: HttpHarness;
+beforeAll(async () => {
+  h = await createHttpHarness({ LOGIN_RATE_LIMIT: '2' });
+});
+afterAll(() => h.close());
+
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+interface TrpcErrorBody {
+  error: {
+    message: string;
+    code: number;
+    data: { code: string; httpStatus: number; appCode: string; details?: unknown; requestId: string; path?: string; stack?: string };
+  };
+}
+
+async function trpc(path: string, init: { method?: string; json?: unknown; token?: string; headers?: Record<string, string>; body?: string } = {}) {
+  const headers = new Headers(init.headers);
+  if (init.token) headers.set('Authorization', `Bearer ${init.token}`);
+  let body = init.body;
+  if (init.json !== undefined) {
+    headers.set('Content-Type', 'application/json');
+    body = JSON.stringify(init.json);
+  }
+  const res = await fetch(`${h.baseUrl}/trpc/${path}`, { method: init.method ?? (body === undefined ? 'GET' : 'POST'), headers, body });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, text, body: JSON.parse(text) as { result?: { data: unknown } } & Partial<TrpcErrorBody> };
+}
+
+/** Asserts tRPC's error shape with the contract's data, and returns that data. */
+function expectTrpcError(res: Awaited<ReturnType<typeof trpc>>, status: number, appCode: string) {
+  expect(res.status, res.text).toBe(status);
+  const error = res.body.error!;
+  expect(error.data.appCode).toBe(appCode);
+  expect(error.data.httpStatus).toBe(status);
+  expect(error.data.requestId).toBe(res.headers.get('x-request-id'));
+  expect(error.data.stack).toBeUndefined();
+  expect(typeof error.code).toBe('number');
+  expect(res.text).not.toMatch(/node_modules|\.ts:\d+|at .+\(.+:\d+:\d+\)/);
+  expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+  return error.data;
+}
+
+describe('plain JSON over /trpc', () => {
+  it('signs up with a POST of the bare input and answers with the same body as REST', async () => {
+    const res = await trpc('auth.signup', { json: { username: 'trpc_ada', password: 'password123' } });
+    expect(res.status).toBe(200);
+    expect(res.body.result!.data).toEqual({
+      accessToken: expect.any(String),
+      tokenType: 'Bearer',
+      expiresIn: 3600,
+      user: { id: expect.any(String), username: 'trpc_ada', role: 'customer', createdAt: expect.stringMatching(ISO) },
+    });
+  });
+
+  it('serves queries over GET with the token in the Authorization header', async () => {
+    const { user, token } = await h.createUser();
+    const res = await trpc('auth.me', { token });
+    expect(res.status).toBe(200);
+    expect(res.body.result!.data).toEqual({ id: user.id, username: user.username, role: 'customer', createdAt: user.createdAt.toISOString() });
+  });
+
+  it('accepts application/json with a charset', async () => {
+    const res = await trpc('auth.login', {
+      headers: { 'Content-Type': 'application/json; charset=utf-8' },
+      body: JSON.stringify({ username: 'trpc_ada', password: 'password123' }),
+    });
+    expect(res.status).toBe(200);
+  });
+
+  it('gives a typed client end-to-end types without a transformer', async () => {
+    const auth: { token?: string } = {};
+    const client = createTRPCClient<AppRouter>({
+      links: [httpLink({ url: `${h.baseUrl}/trpc`, headers: () => (auth.token ? { Authorization: `Bearer ${auth.token}` } : {}) })],
+    });
+    const session = await client.auth.signup.mutate({ username: 'typed_grace', password: 'password123' });
+    auth.token = session.accessToken;
+    const me = await client.auth.me.query();
+    expect(me.username).toBe('typed_grace');
+    expect(me.createdAt).toMatch(ISO);
+
+    const failure = await client.auth.signup.mutate({ username: 'TYPED_GRACE', password: 'password123' }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(TRPCClientError);
+    const data = (failure as TRPCClientError<AppRouter>).data as unknown as TrpcErrorBody['error']['data'];
+    expect(data).toMatchObject({ appCode: 'USERNAME_TAKEN', httpStatus: 409 });
+    expect(data.requestId).toEqual(expect.any(String));
+  });
+});
+
+describe('errors over /trpc', () => {
+  it('reports validation failures with field details and status 400', async () => {
+    const res = await trpc('auth.signup', { json: { username: 'x', password: 'password123', extra: true }, headers: { 'X-Request-Id': 'trpc-validation' } });
+    const data = expectTrpcError(res, 400, 'VALIDATION_ERROR');
+    expect(data.requestId).toBe('trpc-validation');
+    expect(data.details).toEqual(expect.arrayContaining([expect.objectContaining({ field: 'username' }), { field: 'extra', message: 'Unknown field' }]));
+  });
+
+  it('reports a missing token as 401 with WWW-Authenticate', async () => {
+    const res = await trpc('auth.me');
+    expectTrpcError(res, 401, 'UNAUTHORIZED');
+    expect(res.headers.get('www-authenticate')).toBe('Bearer');
+  });
+
+  it('reports conflicts as 409 with the contract code', async () => {
+    const res = await trpc('auth.signup', { json: { username: 'TRPC_ADA', password: 'password123' } });
+    expectTrpcError(res, 409, 'USERNAME_TAKEN');
+  });
+
+  it('reports wrong credentials as 401 INVALID_CREDENTIALS, then 429 with Retry-After', async () => {
+    for (let i = 0; i < 2; i++) {
+      expectTrpcError(await trpc('auth.login', { json: { username: 'trpc_ada', password: 'wrong-password' } }), 401, 'INVALID_CREDENTIALS');
+    }
+    const limited = await trpc('auth.login', { json: { username: 'trpc_ada', password: 'password123' } });
+    expectTrpcError(limited, 429, 'RATE_LIMITED');
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
+  it('reports an unknown procedure as 404 and a mutation over GET as 405', async () => {
+    expectTrpcError(await trpc('nope.nothing', { headers: { 'X-Request-Id': 'trpc-404' } }), 404, 'NOT_FOUND');
+    expectTrpcError(await trpc('auth.signup'), 405, 'METHOD_NOT_ALLOWED');
+  });
+
+  it('reports unreadable bodies: malformed JSON 400, wrong media type 415, over 100 KiB 413', async () => {
+    const malformed = await trpc('auth.signup', { headers: { 'Content-Type': 'application/json' }, body: '{"username":' });
+    expect(expectTrpcError(malformed, 400, 'VALIDATION_ERROR').details).toEqual([{ field: 'body', message: expect.any(String) }]);
+    const text = await trpc('auth.signup', { headers: { 'Content-Type': 'text/plain', 'X-Request-Id': 'trpc-415' }, body: 'hello' });
+    expect(expectTrpcError(text, 415, 'UNSUPPORTED_MEDIA_TYPE').requestId).toBe('trpc-415');
+    const huge = await trpc('auth.signup', { json: { username: 'huge_one', password: 'p'.repeat(110 * 1024) } });
+    expectTrpcError(huge, 413, 'PAYLOAD_TOO_LARGE');
+  });
+
+  it('reports a server bug as a generic 500 without internals', async () => {
+    const { user, token } = await h.createUser();
+    const conn = h.db.orm.em.getConnection();
+    await conn.execute('alter table users drop constraint users_role_check');
+    await conn.execute(`update users set role = 'superuser' where id = ?`, [user.id]);
+    try {
+      const res = await trpc('auth.me', { token });
+      const data = expectTrpcError(res, 500, 'INTERNAL_ERROR');
+      expect(res.body.error!.message).toBe('An unexpected error occurred');
+      expect(data.details).toBeUndefined();
+      expect(res.text).not.toMatch(/superuser|zod|Output validation/i);
+    } finally {
+      await conn.execute(`update users set role = 'customer' where id = ?`, [user.id]);
+      await conn.execute(`alter table users add constraint users_role_check check (role in ('customer', 'admin'))`);
+    }
+  });
+});
