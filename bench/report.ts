@@ -1,0 +1,118 @@
+import type { LoadResult } from './load.js';
+import type { CheckoutVerification } from './shoppers.js';
+
+export interface ScenarioReport {
+  id: string;
+  name: string;
+  /** One representative request (the detail and cart scenarios rotate ids and tokens). */
+  request: string;
+  status: 'measured' | 'unavailable';
+  reason?: string;
+  result?: LoadResult;
+  /** Highest RSS of the server process while the scenario ran. */
+  rssMb?: number;
+  /** Id of the reference-server scenario this one is compared with. */
+  referenceId?: string;
+  ratioToReference?: number;
+}
+
+export interface CheckoutReport extends ScenarioReport {
+  shoppers: number;
+  concurrency: number;
+  ordersPerSec?: number;
+  serverErrors?: number;
+  verification?: CheckoutVerification;
+}
+
+export interface TargetReport {
+  target: string;
+  /** null: not evaluated (scenario unavailable, or the target is for another catalog size). */
+  met: boolean | null;
+  detail: string;
+}
+
+export interface BenchReport {
+  generatedAt: string;
+  machine: { cores: number; cpuModel: string; memoryMb: number; node: string; postgres: string; note: string };
+  catalog: {
+    products: number;
+    outOfStock: number;
+    generationSeconds: number;
+    category: { name: string; products: number };
+    searches: Record<'common' | 'rare' | 'prefix', { query: string; matches: number }>;
+  };
+  settings: { durationSeconds: number; warmupSeconds: number; connections: number };
+  reference: ScenarioReport[];
+  scenarios: ScenarioReport[];
+  checkout: CheckoutReport;
+  maxServerRssMb: number;
+  serverLog: { lines: number; first: string[] };
+  targets: TargetReport[];
+}
+
+const fixed = (value: number | undefined, digits = 1) => (value === undefined ? '–' : value.toFixed(digits));
+
+function row(report: ScenarioReport, throughput?: number): string[] {
+  const result = report.result;
+  if (report.status === 'unavailable' || !result) {
+    return [`${report.id}. ${report.name}`, 'unavailable', '', '', '', '', '', '', report.reason ?? ''];
+  }
+  return [
+    `${report.id}. ${report.name}`,
+    fixed(throughput ?? result.reqPerSec, 0),
+    fixed(result.p50Ms),
+    fixed(result.p99Ms),
+    fixed(result.maxMs),
+    String(result.non2xx),
+    String(result.errors),
+    fixed(report.rssMb, 0),
+    report.ratioToReference === undefined ? '' : `${fixed(report.ratioToReference * 100, 0)}% of ${report.referenceId}`,
+  ];
+}
+
+function renderTable(header: string[], rows: string[][]): string {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((cells) => (cells[column] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, column) => (column === cells.length - 1 ? cell : column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0)))
+      .join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+export function renderReport(report: BenchReport): string {
+  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'non-2xx', 'errors', 'RSS MB', 'vs reference'];
+  const rows = [
+    ...report.reference.map((r) => row(r)),
+    ...report.scenarios.map((s) => row(s)),
+    row(report.checkout, report.checkout.ordersPerSec),
+  ];
+  const { machine, catalog, settings, checkout } = report;
+  const out = [
+    `Storefront bench — ${report.generatedAt}`,
+    `machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryMb} MB RAM, Node ${machine.node}, PostgreSQL ${machine.postgres}`,
+    `         ${machine.note}`,
+    `catalog: ${catalog.products.toLocaleString('en')} products (${catalog.outOfStock.toLocaleString('en')} out of stock), generated in ${catalog.generationSeconds} s; ` +
+      `category "${catalog.category.name}" has ${catalog.category.products.toLocaleString('en')}; ` +
+      Object.entries(catalog.searches)
+        .map(([kind, s]) => `${kind} search "${s.query}" matches ${s.matches.toLocaleString('en')}`)
+        .join(', '),
+    `load:    ${settings.connections} connections, ${settings.durationSeconds} s per scenario after ${settings.warmupSeconds} s warm-up; ` +
+      `checkout: ${checkout.shoppers} shoppers, ${checkout.concurrency} in flight (req/s column = orders/s)`,
+    '',
+    renderTable(header, rows),
+    '',
+  ];
+  if (checkout.verification) {
+    const v = checkout.verification;
+    out.push(
+      `checkout verification: ${v.ok ? 'OK' : 'FAILED'} — ${v.created} orders answered 201, ${v.ordersInDatabase} in the database, ` +
+        `${v.createdButMissing} 201s without an order, ${v.productsWithNegativeStock} products with negative stock, ${v.stockMismatches} stock mismatches`,
+    );
+  }
+  out.push(`max server RSS: ${fixed(report.maxServerRssMb, 0)} MB; server log lines at warn or above: ${report.serverLog.lines}`, '', 'targets:');
+  for (const target of report.targets) {
+    const mark = target.met === null ? ' n/a ' : target.met ? ' met ' : 'MISSED';
+    out.push(`  [${mark}] ${target.target}: ${target.detail}`);
+  }
+  return out.join('\n');
+}

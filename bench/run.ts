@@ -1,0 +1,250 @@
+/**
+ * `npm run bench`: builds a catalog in BENCH_DATABASE_URL, measures a reference
+ * server and then the real API (production mode) on it, and reports.
+ * See bench/README.md.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type pg from 'pg';
+import { CHECKOUT_STOCK, checkSearchText, connect, generateCatalog, prepareWorkload, resetSchema, serverVersion, type Workload } from './catalog.js';
+import { call, drive, isMissingRoute, describeAnswer } from './load.js';
+import { parseOptions, usage, type BenchOptions } from './options.js';
+import { killAllServers, projectRoot, ServerProcess, stopAllServers } from './processes.js';
+import { renderReport, type BenchReport, type CheckoutReport, type ScenarioReport } from './report.js';
+import { cartScenario, catalogScenarios, CART_SCENARIO_NAME, CHECKOUT_SCENARIO_NAME, referenceScenarios, type Scenario } from './scenarios.js';
+import { checkoutAll, createShoppers, distinctLines, FeatureUnavailable, verifyCheckout, type Shopper } from './shoppers.js';
+import { evaluateTargets } from './targets.js';
+
+const RESULTS_FILE = path.join(projectRoot, 'bench/results/latest.json');
+const SERVER_START_TIMEOUT_MS = 120_000;
+const CHECKOUT_PRODUCTS = 50;
+const LINES_PER_CART = 3;
+
+const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
+
+async function measure(server: ServerProcess, scenario: Scenario, options: BenchOptions): Promise<ScenarioReport> {
+  const probeRequest = scenario.shape.next();
+  const report: ScenarioReport = { id: scenario.id, name: scenario.name, request: `${scenario.shape.method} ${probeRequest.path}`, status: 'measured' };
+  const probe = await call(server.baseUrl, {
+    method: scenario.shape.method,
+    path: probeRequest.path,
+    token: probeRequest.headers?.authorization?.replace(/^Bearer /, ''),
+  });
+  if (isMissingRoute(probe)) {
+    log(`${scenario.id}. ${scenario.name}: unavailable (${describeAnswer(probe)})`);
+    return { ...report, status: 'unavailable', reason: `not implemented yet: ${describeAnswer(probe)}` };
+  }
+  if (options.warmup > 0) await drive(server.baseUrl, scenario.shape, options.connections, options.warmup);
+  const rss = server.sampleRss();
+  const result = await drive(server.baseUrl, scenario.shape, options.connections, options.duration);
+  const rssMb = rss.stop();
+  log(`${scenario.id}. ${scenario.name}: ${result.reqPerSec} req/s, p99 ${result.p99Ms} ms, ${result.non2xx} non-2xx, ${result.errors} errors`);
+  return { ...report, result, rssMb };
+}
+
+function apiEnvironment(databaseUrl: string): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_ENV: 'production',
+    DATABASE_URL: databaseUrl,
+    JWT_SECRET: randomBytes(48).toString('base64url'),
+    SEED_DEMO_DATA: 'false',
+    LOG_LEVEL: 'warn',
+    LOGIN_RATE_LIMIT: '0',
+    BCRYPT_COST: '4',
+  };
+}
+
+async function measureReference(options: BenchOptions, workload: Workload): Promise<ScenarioReport[]> {
+  log('starting the reference server');
+  const reference = await ServerProcess.start(
+    'reference server',
+    'bench/reference-server.ts',
+    { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', DATABASE_URL: options.databaseUrl },
+    '/ready',
+    SERVER_START_TIMEOUT_MS,
+  );
+  try {
+    const reports: ScenarioReport[] = [];
+    for (const scenario of referenceScenarios(workload)) reports.push(await measure(reference, scenario, options));
+    return reports;
+  } finally {
+    await reference.stop();
+  }
+}
+
+interface ApiMeasurements {
+  scenarios: ScenarioReport[];
+  checkout: CheckoutReport;
+  maxRssMb: number;
+  serverLog: BenchReport['serverLog'];
+}
+
+async function prepareShoppers(api: ServerProcess, options: BenchOptions, workload: Workload): Promise<{ cart: Shopper[]; checkout: Shopper[] } | string> {
+  log(`signing up ${options.cartUsers + options.checkoutUsers} users and filling their carts`);
+  try {
+    const cart = await createShoppers(api.baseUrl, 'bench_cart_', options.cartUsers, (i) => distinctLines(workload.cartProductIds, i, LINES_PER_CART));
+    const checkout = await createShoppers(api.baseUrl, 'bench_checkout_', options.checkoutUsers, (i) =>
+      distinctLines(workload.checkoutProductIds, i, LINES_PER_CART),
+    );
+    return { cart, checkout };
+  } catch (error) {
+    if (error instanceof FeatureUnavailable) return `not implemented yet: ${error.message}`;
+    throw error;
+  }
+}
+
+async function measureApi(client: pg.Client, options: BenchOptions, workload: Workload): Promise<ApiMeasurements> {
+  log('starting the API (NODE_ENV=production)');
+  const api = await ServerProcess.start('API', 'src/server.ts', apiEnvironment(options.databaseUrl), '/ready', SERVER_START_TIMEOUT_MS);
+  const lifetimeRss = api.sampleRss(500);
+  try {
+    const scenarios: ScenarioReport[] = [];
+    for (const scenario of catalogScenarios(workload)) scenarios.push(await measure(api, scenario, options));
+
+    const checkout: CheckoutReport = {
+      id: '9',
+      name: CHECKOUT_SCENARIO_NAME,
+      request: 'POST /api/checkout',
+      status: 'unavailable',
+      shoppers: options.checkoutUsers,
+      concurrency: options.checkoutConcurrency,
+    };
+    const shoppers = await prepareShoppers(api, options, workload);
+    if (typeof shoppers === 'string') {
+      log(`cart and checkout: ${shoppers}`);
+      scenarios.push({ id: '8', name: CART_SCENARIO_NAME, request: 'GET /api/cart', status: 'unavailable', reason: shoppers });
+      checkout.reason = shoppers;
+    } else {
+      scenarios.push(await measure(api, cartScenario(shoppers.cart.map((s) => s.token)), options));
+
+      log(`checking out ${shoppers.checkout.length} carts, ${options.checkoutConcurrency} at a time`);
+      const rss = api.sampleRss();
+      const run = await checkoutAll(api.baseUrl, shoppers.checkout, options.checkoutConcurrency);
+      checkout.rssMb = rss.stop();
+      if (isMissingRouteOnly(run.result.statusCodes)) {
+        checkout.reason = 'not implemented yet: POST /api/checkout answered 404';
+      } else {
+        checkout.status = 'measured';
+        checkout.result = run.result;
+        checkout.ordersPerSec = run.ordersPerSec;
+        checkout.serverErrors = run.serverErrors;
+        checkout.verification = await verifyCheckout(client, run, workload.checkoutProductIds, CHECKOUT_STOCK);
+        log(`checkout: ${run.ordersPerSec} orders/s, statuses ${JSON.stringify(run.result.statusCodes)}, verification ${checkout.verification.ok ? 'OK' : 'FAILED'}`);
+      }
+    }
+    return { scenarios, checkout, maxRssMb: lifetimeRss.stop(), serverLog: { lines: api.logLineCount, first: api.firstLogLines } };
+  } finally {
+    lifetimeRss.stop();
+    await api.stop();
+  }
+}
+
+/** Checkout is the only POST measured; when every answer is a 404 the route is not there yet. */
+const isMissingRouteOnly = (statusCodes: Record<string, number>) => Object.keys(statusCodes).length === 1 && statusCodes['404'] !== undefined;
+
+function withReferenceRatios(scenarios: ScenarioReport[], reference: ScenarioReport[]): ScenarioReport[] {
+  return scenarios.map((scenario) => {
+    const floor = reference.find((r) => r.id === scenario.referenceId)?.result;
+    if (!scenario.result || !floor || floor.reqPerSec === 0) return scenario;
+    return { ...scenario, ratioToReference: Math.round((scenario.result.reqPerSec / floor.reqPerSec) * 1000) / 1000 };
+  });
+}
+
+async function bench(options: BenchOptions): Promise<BenchReport> {
+  const client = await connect(options.databaseUrl);
+  try {
+    log(`wiping ${new URL(options.databaseUrl).pathname.slice(1)} and applying the app's migrations`);
+    await resetSchema(client, options.databaseUrl);
+    const started = performance.now();
+    await generateCatalog(client, options.products, log);
+    const generationSeconds = Math.round((performance.now() - started) / 100) / 10;
+    await checkSearchText(client);
+    const workload = await prepareWorkload(client, CHECKOUT_PRODUCTS);
+
+    const reference = await measureReference(options, workload);
+    const api = await measureApi(client, options, workload);
+    const scenarios = withReferenceRatios(api.scenarios, reference);
+    const catalogOnly = scenarios.filter((s) => s.referenceId !== undefined);
+
+    return {
+      generatedAt: new Date().toISOString(),
+      machine: {
+        cores: os.availableParallelism(),
+        cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown',
+        memoryMb: Math.round(os.totalmem() / 1024 / 1024),
+        node: process.versions.node,
+        postgres: await serverVersion(client),
+        note: 'load generator, server and PostgreSQL share these cores',
+      },
+      catalog: {
+        products: options.products,
+        outOfStock: workload.outOfStock,
+        generationSeconds,
+        category: { name: workload.category, products: workload.categorySize },
+        searches: { common: workload.commonWord, rare: workload.rareWord, prefix: workload.prefix },
+      },
+      settings: { durationSeconds: options.duration, warmupSeconds: options.warmup, connections: options.connections },
+      reference,
+      scenarios,
+      checkout: api.checkout,
+      maxServerRssMb: Math.round(api.maxRssMb),
+      serverLog: api.serverLog,
+      targets: evaluateTargets(options.products, catalogOnly, api.checkout, api.maxRssMb),
+    };
+  } finally {
+    await client.end();
+  }
+}
+
+async function main(): Promise<number> {
+  let options: BenchOptions | 'help';
+  try {
+    options = parseOptions(process.argv.slice(2), process.env);
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : error);
+    console.error(usage);
+    return 2;
+  }
+  if (options === 'help') {
+    console.log(usage);
+    return 0;
+  }
+
+  const limit = options.timeLimit;
+  const watchdog = setTimeout(() => {
+    console.error(`[bench] time limit of ${limit} s reached: stopping`);
+    killAllServers();
+    process.exit(3);
+  }, limit * 1000);
+  watchdog.unref();
+
+  const report = await bench(options);
+  mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
+  writeFileSync(RESULTS_FILE, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(renderReport(report));
+  console.log(`\nJSON: ${path.relative(process.cwd(), RESULTS_FILE)}`);
+  // A broken invariant is a bug, not a slow result: make it fail the command.
+  return report.checkout.verification && !report.checkout.verification.ok ? 1 : 0;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    killAllServers();
+    process.exit(130);
+  });
+}
+process.on('exit', killAllServers);
+
+main().then(
+  (code) => (process.exitCode = code),
+  async (error: unknown) => {
+    console.error('[bench] failed:', error);
+    await stopAllServers();
+    process.exitCode = 1;
+  },
+);
