@@ -3,17 +3,11 @@ import { idParam, isoTimestamp } from '../shared/schemas.js';
 
 export const MAX_LINE_QUANTITY = 99;
 
-/**
- * A JSON integer 1–99, never coerced. The REST adapter switches on coercion for
- * every plain number schema in an input object (bodies included), which would let
- * `"5"` or `true` through; it leaves a pipe alone.
- */
 const lineQuantity = z
   .number({ error: `Must be an integer from 1 to ${MAX_LINE_QUANTITY}` })
   .int(`Must be an integer from 1 to ${MAX_LINE_QUANTITY}`)
   .min(1, `Must be an integer from 1 to ${MAX_LINE_QUANTITY}`)
-  .max(MAX_LINE_QUANTITY, `Must be an integer from 1 to ${MAX_LINE_QUANTITY}`)
-  .pipe(z.number());
+  .max(MAX_LINE_QUANTITY, `Must be an integer from 1 to ${MAX_LINE_QUANTITY}`);
 
 export const addItemInput = z.strictObject({
   /** Opaque: a malformed id is simply an unknown product (404). */
