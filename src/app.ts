@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AnyTRPCRouter } from '@trpc/server';
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import cors from 'cors';
@@ -47,6 +48,24 @@ const onlyMethods =
   (req, res) =>
     sendError(res, new AppError('METHOD_NOT_ALLOWED', `Method ${req.method} not allowed`, undefined, { Allow: allowHeader(allowed) }), res.locals.requestId);
 
+/** A database that accepts connections but never answers must not hang the readiness probe. */
+const READY_TIMEOUT_MS = 2_000;
+
+async function databaseAnswers(orm: Orm): Promise<boolean> {
+  const timeout = new AbortController();
+  try {
+    return await Promise.race([
+      orm.em.getConnection().execute('select 1').then(
+        () => true,
+        () => false,
+      ),
+      sleep(READY_TIMEOUT_MS, false, { signal: timeout.signal }),
+    ]);
+  } finally {
+    timeout.abort();
+  }
+}
+
 export function createApp({ orm, config, logger, router = appRouter }: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -83,12 +102,8 @@ export function createApp({ orm, config, logger, router = appRouter }: AppDeps):
   app.all('/health', onlyMethods('GET'));
 
   app.get('/ready', async (_req, res) => {
-    try {
-      await orm.em.getConnection().execute('select 1');
-      res.json({ status: 'ready' });
-    } catch {
-      sendError(res, new AppError('SERVICE_UNAVAILABLE', 'The database is unavailable'), res.locals.requestId);
-    }
+    if (await databaseAnswers(orm)) res.json({ status: 'ready' });
+    else sendError(res, new AppError('SERVICE_UNAVAILABLE', 'The database is unavailable'), res.locals.requestId);
   });
   app.all('/ready', onlyMethods('GET'));
 
