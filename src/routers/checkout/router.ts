@@ -1,3 +1,32 @@
-import { router } from '../../trpc.js';
+import { protectedProcedure, router } from '../../trpc.js';
+import { orderOutput } from '../orders/schemas.js';
+import { checkoutInput, checkoutRequestHeaders, checkoutResponseHeaders } from './schemas.js';
+import { submitCheckout } from './service.js';
 
-export const checkoutRouter = router({});
+export const checkoutRouter = router({
+  submit: protectedProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/api/checkout',
+        tags: ['checkout'],
+        summary: 'Place an order from the cart',
+        requestHeaders: checkoutRequestHeaders,
+        responseHeaders: checkoutResponseHeaders,
+      },
+      successStatus: 201,
+    })
+    .input(checkoutInput)
+    .output(orderOutput)
+    .mutation(async ({ ctx, input }) => {
+      const { order, replayed } = await submitCheckout(ctx.em, {
+        userId: ctx.user.id,
+        currency: ctx.config.currency,
+        input,
+        idempotencyKey: ctx.idempotencyKey,
+      });
+      ctx.responseHeaders['Location'] = `/api/orders/${order.id}`;
+      if (replayed) ctx.responseHeaders['Idempotent-Replayed'] = 'true';
+      return order;
+    }),
+});

@@ -1,0 +1,33 @@
+import { z } from 'zod';
+
+/**
+ * The body is optional: REST turns an absent body into `{}`, a tRPC client may
+ * send nothing at all. No transforms, so the parsed input is the request body as
+ * sent, which is what the idempotency fingerprint must compare.
+ */
+export const checkoutInput = z
+  .strictObject({
+    promoCode: z
+      .string()
+      .max(255, 'Must be at most 255 characters')
+      .nullable()
+      .optional()
+      .describe('Overrides the code applied to the cart; null or absent uses the cart\'s code'),
+  })
+  .default({});
+
+/** 1–255 visible ASCII characters (contract §6). */
+export const idempotencyKeyHeader = z
+  .string()
+  .regex(/^[\x21-\x7E]{1,255}$/, 'Must be 1 to 255 visible ASCII characters');
+
+export const checkoutRequestHeaders = z.object({
+  'Idempotency-Key': idempotencyKeyHeader.optional().describe('Retries with the same key and body replay the original order'),
+});
+
+export const checkoutResponseHeaders = z.object({
+  Location: z.string().describe('/api/orders/{id}'),
+  'Idempotent-Replayed': z.literal('true').optional().describe('Present when the response is a replay'),
+});
+
+export type CheckoutInput = z.infer<typeof checkoutInput>;

@@ -1,0 +1,366 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createContextInner } from '../src/context/context.js';
+import { IdempotencyKey } from '../src/entities/IdempotencyKey.js';
+import { Order } from '../src/entities/Order.js';
+import { Product } from '../src/entities/Product.js';
+import { PromoCode } from '../src/entities/PromoCode.js';
+import { PromoRedemption } from '../src/entities/PromoRedemption.js';
+import type { User } from '../src/entities/User.js';
+import { toAppError } from '../src/error-mapping.js';
+import { createCaller } from '../src/routers/_app.js';
+import { requestFingerprint } from '../src/routers/checkout/idempotency.js';
+import { createHarness, type Harness } from './support/harness.js';
+
+/** Contract §6 through createCaller: every checkout rule, including idempotency. */
+
+let h: Harness;
+beforeAll(async () => {
+  h = await createHarness();
+});
+afterAll(() => h.close());
+
+let counter = 0;
+
+async function createProduct(opts: { priceCents?: number; stock?: number; name?: string } = {}) {
+  const em = h.db.orm.em.fork();
+  const product = em.create(Product, {
+    name: opts.name ?? `Product ${++counter}`,
+    priceCents: opts.priceCents ?? 1000,
+    stock: opts.stock ?? 50,
+    imageUrl: null,
+    category: null,
+  });
+  await em.flush();
+  return product;
+}
+
+async function createPromo(opts: Partial<Pick<PromoCode, 'type' | 'value' | 'active' | 'maxRedemptions' | 'minSubtotalCents'>> = {}) {
+  const em = h.db.orm.em.fork();
+  const promo = em.create(PromoCode, {
+    code: `CHECKOUT${++counter}`,
+    type: opts.type ?? 'percent',
+    value: opts.value ?? 10,
+    active: opts.active ?? true,
+    maxRedemptions: opts.maxRedemptions ?? null,
+    minSubtotalCents: opts.minSubtotalCents ?? 0,
+  });
+  await em.flush();
+  return promo;
+}
+
+const reload = <T extends Product | PromoCode>(entity: new () => T, id: string) =>
+  h.db.orm.em.fork().findOneOrFail(entity as never, { id }) as Promise<T>;
+
+const orderCount = (user: User) => h.db.orm.em.fork().count(Order, { user: user.id });
+
+/** A caller whose context the test keeps, to read the response headers the procedure set. */
+function callerWithContext(user: User, idempotencyKey?: string) {
+  const ctx = createContextInner({ em: h.db.orm.em.fork(), config: h.config, user, idempotencyKey });
+  return { caller: createCaller(ctx), headers: ctx.responseHeaders };
+}
+
+async function expectAppError(promise: Promise<unknown>, code: string) {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error, `expected ${code}`).toBeDefined();
+  const appError = toAppError(error);
+  expect(appError.code).toBe(code);
+  return appError;
+}
+
+async function customerWithCart(lines: Array<{ product: Product; quantity: number }>) {
+  const { user } = await h.createUser();
+  for (const { product, quantity } of lines) await h.caller(user).cart.addItem({ productId: product.id, quantity });
+  return user;
+}
+
+describe('placing an order', () => {
+  it('turns the cart into an order snapshot, takes the stock and opens a new cart', async () => {
+    const shoe = await createProduct({ name: 'Trail Shoe', priceCents: 8999, stock: 10 });
+    const sock = await createProduct({ name: 'Sock', priceCents: 1999, stock: 5 });
+    const user = await customerWithCart([
+      { product: shoe, quantity: 2 },
+      { product: sock, quantity: 3 },
+    ]);
+    const cartBefore = await h.caller(user).cart.get();
+
+    const { caller, headers } = callerWithContext(user);
+    const order = await caller.checkout.submit();
+
+    expect(order).toEqual({
+      id: expect.any(String),
+      status: 'placed',
+      items: [
+        { productId: shoe.id, name: 'Trail Shoe', unitPrice: 89.99, quantity: 2, lineTotal: 179.98 },
+        { productId: sock.id, name: 'Sock', unitPrice: 19.99, quantity: 3, lineTotal: 59.97 },
+      ],
+      itemCount: 5,
+      subtotal: 239.95,
+      discount: 0,
+      total: 239.95,
+      currency: 'EUR',
+      promoCode: null,
+      createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+    });
+    expect(headers).toEqual({ Location: `/api/orders/${order.id}` });
+    expect((await reload(Product, shoe.id)).stock).toBe(8);
+    expect((await reload(Product, sock.id)).stock).toBe(2);
+
+    const cartAfter = await h.caller(user).cart.get();
+    expect(cartAfter.id).not.toBe(cartBefore.id);
+    expect(cartAfter).toMatchObject({ items: [], itemCount: 0, subtotal: 0, promoCode: null });
+    expect(await h.caller(user).orders.byId({ id: order.id })).toEqual(order);
+  });
+
+  it('keeps the order unchanged when prices change or products are deleted later', async () => {
+    const product = await createProduct({ name: 'Lamp', priceCents: 4500 });
+    const user = await customerWithCart([{ product, quantity: 1 }]);
+    const order = await h.caller(user).checkout.submit();
+    await h.db.orm.em.fork().nativeUpdate(Product, { id: product.id }, { priceCents: 9900, name: 'Renamed lamp' });
+    expect(await h.caller(user).orders.byId({ id: order.id })).toEqual(order);
+    await h.db.orm.em.fork().nativeUpdate(Product, { id: product.id }, { deletedAt: new Date() });
+    expect(await h.caller(user).orders.byId({ id: order.id })).toEqual(order);
+  });
+
+  it('charges the current price, not the one seen when the item was added', async () => {
+    const product = await createProduct({ priceCents: 1000 });
+    const user = await customerWithCart([{ product, quantity: 2 }]);
+    await h.db.orm.em.fork().nativeUpdate(Product, { id: product.id }, { priceCents: 1234 });
+    expect(await h.caller(user).checkout.submit()).toMatchObject({ subtotal: 24.68, total: 24.68, items: [{ unitPrice: 12.34, lineTotal: 24.68 }] });
+  });
+
+  it('leaves out a product deleted since it was added', async () => {
+    const [kept, deleted] = [await createProduct(), await createProduct()];
+    const user = await customerWithCart([
+      { product: kept, quantity: 1 },
+      { product: deleted, quantity: 1 },
+    ]);
+    await h.db.orm.em.fork().nativeUpdate(Product, { id: deleted.id }, { deletedAt: new Date() });
+    const order = await h.caller(user).checkout.submit();
+    expect(order.items.map((item) => item.productId)).toEqual([kept.id]);
+    expect((await reload(Product, deleted.id)).stock).toBe(50);
+  });
+});
+
+describe('conflicts', () => {
+  it('answers CART_EMPTY for a user who never had a cart, an emptied cart and a second checkout', async () => {
+    const { user: fresh } = await h.createUser();
+    await expectAppError(h.caller(fresh).checkout.submit(), 'CART_EMPTY');
+
+    const product = await createProduct();
+    const user = await customerWithCart([{ product, quantity: 1 }]);
+    await h.caller(user).cart.clear();
+    await expectAppError(h.caller(user).checkout.submit(), 'CART_EMPTY');
+
+    await h.caller(user).cart.addItem({ productId: product.id });
+    await h.caller(user).checkout.submit();
+    await expectAppError(h.caller(user).checkout.submit(), 'CART_EMPTY');
+    expect(await orderCount(user)).toBe(1);
+  });
+
+  it('answers CART_EMPTY when every product in the cart was deleted', async () => {
+    const product = await createProduct();
+    const user = await customerWithCart([{ product, quantity: 1 }]);
+    await h.db.orm.em.fork().nativeUpdate(Product, { id: product.id }, { deletedAt: new Date() });
+    await expectAppError(h.caller(user).checkout.submit(), 'CART_EMPTY');
+  });
+
+  it('lists every line that does not fit, with the stock at checkout, and changes nothing', async () => {
+    const [a, b, c] = [await createProduct({ stock: 10 }), await createProduct({ stock: 10 }), await createProduct({ stock: 10 })];
+    const user = await customerWithCart([
+      { product: a, quantity: 4 },
+      { product: b, quantity: 5 },
+      { product: c, quantity: 6 },
+    ]);
+    const em = h.db.orm.em.fork();
+    await em.nativeUpdate(Product, { id: a.id }, { stock: 3 });
+    await em.nativeUpdate(Product, { id: c.id }, { stock: 0 });
+    const cart = await h.caller(user).cart.get();
+
+    const error = await expectAppError(h.caller(user).checkout.submit(), 'INSUFFICIENT_STOCK');
+    expect(error.details).toEqual([
+      { productId: a.id, requested: 4, available: 3 },
+      { productId: c.id, requested: 6, available: 0 },
+    ]);
+    expect([(await reload(Product, a.id)).stock, (await reload(Product, b.id)).stock, (await reload(Product, c.id)).stock]).toEqual([3, 10, 0]);
+    expect(await h.caller(user).cart.get()).toEqual(cart);
+    expect(await orderCount(user)).toBe(0);
+  });
+
+  it('reports the real stock as available at checkout, even above 99', async () => {
+    const product = await createProduct({ stock: 99 });
+    const user = await customerWithCart([{ product, quantity: 99 }]);
+    await h.db.orm.em.fork().nativeUpdate(Product, { id: product.id }, { stock: 98 });
+    const error = await expectAppError(h.caller(user).checkout.submit(), 'INSUFFICIENT_STOCK');
+    expect(error.details).toEqual([{ productId: product.id, requested: 99, available: 98 }]);
+  });
+
+  it('puts INSUFFICIENT_STOCK before PROMO_CODE_INVALID', async () => {
+    const product = await createProduct({ stock: 5 });
+    const promo = await createPromo();
+    const user = await customerWithCart([{ product, quantity: 5 }]);
+    await h.caller(user).cart.applyPromoCode({ code: promo.code });
+    await h.db.orm.em.fork().nativeUpdate(PromoCode, { id: promo.id }, { active: false });
+    await h.db.orm.em.fork().nativeUpdate(Product, { id: product.id }, { stock: 4 });
+    await expectAppError(h.caller(user).checkout.submit(), 'INSUFFICIENT_STOCK');
+    await h.db.orm.em.fork().nativeUpdate(Product, { id: product.id }, { stock: 5 });
+    expect((await expectAppError(h.caller(user).checkout.submit(), 'PROMO_CODE_INVALID')).details).toEqual({ reason: 'inactive' });
+  });
+
+  it('refuses a cart whose applied code stopped being valid, until the code is removed', async () => {
+    const product = await createProduct({ priceCents: 1000, stock: 5 });
+    const promo = await createPromo({ minSubtotalCents: 2000 });
+    const user = await customerWithCart([{ product, quantity: 2 }]);
+    const cart = await h.caller(user).cart.applyPromoCode({ code: promo.code });
+    await h.caller(user).cart.updateItem({ itemId: cart.items[0]!.id, quantity: 1 });
+
+    const error = await expectAppError(h.caller(user).checkout.submit(), 'PROMO_CODE_INVALID');
+    expect(error.details).toEqual({ reason: 'min_subtotal_not_met' });
+    expect((await reload(Product, product.id)).stock).toBe(5);
+    expect((await reload(PromoCode, promo.id)).redemptions).toBe(0);
+
+    await h.caller(user).cart.removePromoCode();
+    expect(await h.caller(user).checkout.submit()).toMatchObject({ promoCode: null, discount: 0, total: 10 });
+  });
+});
+
+describe('promo codes at checkout', () => {
+  it("redeems the cart's code and records the discount on the order", async () => {
+    const product = await createProduct({ priceCents: 8999 });
+    const promo = await createPromo({ value: 10 });
+    const user = await customerWithCart([{ product, quantity: 2 }]);
+    await h.caller(user).cart.applyPromoCode({ code: promo.code });
+
+    const order = await h.caller(user).checkout.submit({ promoCode: null });
+    expect(order).toMatchObject({ subtotal: 179.98, discount: 18, total: 161.98, promoCode: promo.code });
+    expect((await reload(PromoCode, promo.id)).redemptions).toBe(1);
+    expect(await h.db.orm.em.fork().count(PromoRedemption, { promoCode: promo.id, user: user.id, order: order.id })).toBe(1);
+  });
+
+  it("lets a code in the body override the cart's code; a blank one keeps the cart's", async () => {
+    const product = await createProduct({ priceCents: 2000 });
+    const [cartCode, bodyCode] = [await createPromo({ value: 10 }), await createPromo({ type: 'fixed', value: 500 })];
+
+    const overriding = await customerWithCart([{ product, quantity: 1 }]);
+    await h.caller(overriding).cart.applyPromoCode({ code: cartCode.code });
+    const overridden = await h.caller(overriding).checkout.submit({ promoCode: ` ${bodyCode.code.toLowerCase()} ` });
+    expect(overridden).toMatchObject({ promoCode: bodyCode.code, discount: 5, total: 15 });
+
+    const blank = await customerWithCart([{ product, quantity: 1 }]);
+    await h.caller(blank).cart.applyPromoCode({ code: cartCode.code });
+    expect(await h.caller(blank).checkout.submit({ promoCode: '  ' })).toMatchObject({ promoCode: cartCode.code, discount: 2 });
+  });
+
+  it('rejects an unknown override code and a code this user already redeemed', async () => {
+    const product = await createProduct();
+    const promo = await createPromo();
+    const user = await customerWithCart([{ product, quantity: 1 }]);
+    expect((await expectAppError(h.caller(user).checkout.submit({ promoCode: 'NO-SUCH' }), 'PROMO_CODE_INVALID')).details).toEqual({ reason: 'not_found' });
+
+    await h.caller(user).checkout.submit({ promoCode: promo.code });
+    await h.caller(user).cart.addItem({ productId: product.id });
+    const error = await expectAppError(h.caller(user).checkout.submit({ promoCode: promo.code }), 'PROMO_CODE_INVALID');
+    expect(error.details).toEqual({ reason: 'already_used' });
+    expect((await h.caller(user).cart.get()).itemCount).toBe(1);
+  });
+
+  it('rounds a percent discount half-up to the cent', async () => {
+    const product = await createProduct({ priceCents: 25 });
+    const promo = await createPromo({ value: 10 });
+    const user = await customerWithCart([{ product, quantity: 1 }]);
+    expect(await h.caller(user).checkout.submit({ promoCode: promo.code })).toMatchObject({ subtotal: 0.25, discount: 0.03, total: 0.22 });
+  });
+});
+
+describe('idempotency', () => {
+  it('replays the original order for a retry with the same key and body, creating nothing', async () => {
+    const product = await createProduct({ stock: 10 });
+    const user = await customerWithCart([{ product, quantity: 2 }]);
+    const first = callerWithContext(user, 'retry-key-1');
+    const order = await first.caller.checkout.submit();
+    expect(first.headers).toEqual({ Location: `/api/orders/${order.id}` });
+
+    await h.caller(user).cart.addItem({ productId: product.id });
+    const retry = callerWithContext(user, 'retry-key-1');
+    expect(await retry.caller.checkout.submit({})).toEqual(order);
+    expect(retry.headers).toEqual({ Location: `/api/orders/${order.id}`, 'Idempotent-Replayed': 'true' });
+    expect(await orderCount(user)).toBe(1);
+    expect((await reload(Product, product.id)).stock).toBe(8);
+    expect((await h.caller(user).cart.get()).itemCount).toBe(1);
+  });
+
+  it('answers IDEMPOTENCY_KEY_REUSED for the same key with a different body', async () => {
+    const product = await createProduct();
+    const promo = await createPromo();
+    const user = await customerWithCart([{ product, quantity: 1 }]);
+    await callerWithContext(user, 'reused').caller.checkout.submit({ promoCode: promo.code });
+    for (const body of [undefined, { promoCode: null }, { promoCode: promo.code.toLowerCase() }]) {
+      await expectAppError(callerWithContext(user, 'reused').caller.checkout.submit(body), 'IDEMPOTENCY_KEY_REUSED');
+    }
+  });
+
+  it('remembers only successful checkouts: after an error the key is still free', async () => {
+    const product = await createProduct();
+    const { user } = await h.createUser();
+    await expectAppError(callerWithContext(user, 'after-error').caller.checkout.submit(), 'CART_EMPTY');
+    await h.caller(user).cart.addItem({ productId: product.id });
+    const { caller, headers } = callerWithContext(user, 'after-error');
+    await caller.checkout.submit({ promoCode: null });
+    expect(headers['Idempotent-Replayed']).toBeUndefined();
+    expect(await orderCount(user)).toBe(1);
+  });
+
+  it('scopes keys to the user', async () => {
+    const product = await createProduct();
+    const [a, b] = [await customerWithCart([{ product, quantity: 1 }]), await customerWithCart([{ product, quantity: 1 }])];
+    const orderA = await callerWithContext(a, 'shared-key').caller.checkout.submit();
+    const orderB = await callerWithContext(b, 'shared-key').caller.checkout.submit({ promoCode: null });
+    expect(orderB.id).not.toBe(orderA.id);
+    expect([await orderCount(a), await orderCount(b)]).toEqual([1, 1]);
+  });
+
+  it('forgets keys after 24 hours', async () => {
+    const product = await createProduct();
+    const user = await customerWithCart([{ product, quantity: 1 }]);
+    const old = await callerWithContext(user, 'old-key').caller.checkout.submit();
+    await h.db.orm.em.fork().nativeUpdate(IdempotencyKey, { user: user.id, key: 'old-key' }, { createdAt: new Date(Date.now() - 25 * 60 * 60 * 1000) });
+    await h.caller(user).cart.addItem({ productId: product.id });
+    const fresh = await callerWithContext(user, 'old-key').caller.checkout.submit({ promoCode: null });
+    expect(fresh.id).not.toBe(old.id);
+  });
+
+  it.each(['', 'has space', 'x'.repeat(256), 'naïve', 'tab\there'])('rejects the malformed key %j before anything else', async (key) => {
+    const { user } = await h.createUser();
+    const error = await expectAppError(callerWithContext(user, key).caller.checkout.submit(), 'VALIDATION_ERROR');
+    expect(error.details).toEqual([{ field: 'Idempotency-Key', message: expect.any(String) }]);
+  });
+
+  it('accepts a key of 255 visible ASCII characters', async () => {
+    const product = await createProduct();
+    const user = await customerWithCart([{ product, quantity: 1 }]);
+    const key = '!~'.repeat(127) + 'k';
+    await callerWithContext(user, key).caller.checkout.submit();
+    expect((await callerWithContext(user, key).caller.checkout.submit()).id).toBeDefined();
+  });
+
+  it('fingerprints bodies as JSON values: key order does not matter, values do', () => {
+    expect(requestFingerprint({ a: 1, b: { c: [1, { d: 2, e: 3 }] } })).toBe(requestFingerprint({ b: { c: [1, { e: 3, d: 2 }] }, a: 1 }));
+    expect(requestFingerprint({ a: 1 })).not.toBe(requestFingerprint({ a: '1' }));
+    expect(requestFingerprint({})).not.toBe(requestFingerprint({ promoCode: null }));
+  });
+});
+
+describe('input', () => {
+  it('requires a signed-in user', async () => {
+    await expectAppError(h.caller().checkout.submit(), 'UNAUTHORIZED');
+  });
+
+  it('rejects unknown fields and wrong types', async () => {
+    const { user } = await h.createUser();
+    for (const body of [{ promo: 'X' }, { promoCode: 5 }]) {
+      await expectAppError(h.caller(user).checkout.submit(body as never), 'VALIDATION_ERROR');
+    }
+  });
+});
