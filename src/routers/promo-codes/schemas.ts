@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PROMO_TYPES } from '../../entities/PromoCode.js';
+import { PROMO_TYPES, type PromoType } from '../../entities/PromoCode.js';
 import { hasAtMostTwoDecimals } from '../../lib/money.js';
 import { idParam, isoTimestamp, moneyInput, pageOf, pagination } from '../shared/schemas.js';
 
@@ -65,12 +65,33 @@ const minSubtotal = moneyInput({ min: 0, max: MAX_MIN_SUBTOTAL });
 
 export const WINDOW_ORDER_MESSAGE = 'startsAt must be before expiresAt';
 
+/**
+ * A cross-field rule that runs even when other fields failed, so that one response
+ * names every problem. Its input may then hold unparsed values: rules check types.
+ */
+const crossFieldRule = <T>(rule: (body: T, ctx: z.RefinementCtx<T>) => void) =>
+  z.superRefine(rule, { when: (payload) => typeof payload.value === 'object' && payload.value !== null });
+
 /** startsAt ≥ expiresAt is refused when the body gives both; PATCH re-checks against stored values. */
-const checkWindow = (body: { startsAt?: Date | null | undefined; expiresAt?: Date | null | undefined }, ctx: z.RefinementCtx) => {
+const windowInOrder = crossFieldRule<{ startsAt?: Date | null | undefined; expiresAt?: Date | null | undefined }>((body, ctx) => {
   if (body.startsAt instanceof Date && body.expiresAt instanceof Date && body.startsAt >= body.expiresAt) {
     ctx.addIssue({ code: 'custom', path: ['startsAt'], message: WINDOW_ORDER_MESSAGE });
   }
-};
+});
+
+const valueFitsType = crossFieldRule<{ type: PromoType; value: number }>((body, ctx) => {
+  if (typeof body.value !== 'number') return;
+  if (body.type === 'percent' && !(Number.isInteger(body.value) && body.value >= 1 && body.value <= 100)) {
+    ctx.addIssue({ code: 'custom', path: ['value'], message: 'A percent value must be an integer from 1 to 100' });
+  }
+  if (body.type === 'fixed' && !(body.value > 0 && body.value <= MAX_FIXED_VALUE && hasAtMostTwoDecimals(body.value))) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['value'],
+      message: `A fixed value must be an amount greater than 0 and at most ${MAX_FIXED_VALUE} with at most 2 decimals`,
+    });
+  }
+});
 
 export const createPromoCodeInput = z
   .strictObject({
@@ -83,24 +104,7 @@ export const createPromoCodeInput = z
     maxRedemptions: maxRedemptions.default(null),
     minSubtotal: minSubtotal.default(0),
   })
-  .superRefine((body, ctx) => {
-    // Runs even when other fields failed, so the value is checked only once it is a number.
-    if (typeof body.value !== 'number') return;
-    if (body.type === 'percent' && !(Number.isInteger(body.value) && body.value >= 1 && body.value <= 100)) {
-      ctx.addIssue({ code: 'custom', path: ['value'], message: 'A percent value must be an integer from 1 to 100' });
-    }
-    if (
-      body.type === 'fixed' &&
-      !(body.value > 0 && body.value <= MAX_FIXED_VALUE && hasAtMostTwoDecimals(body.value))
-    ) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['value'],
-        message: `A fixed value must be an amount greater than 0 and at most ${MAX_FIXED_VALUE} with at most 2 decimals`,
-      });
-    }
-  })
-  .superRefine(checkWindow);
+  .check(valueFitsType, windowInOrder);
 
 /** `code`, `type` and `value` are fixed at creation, so the strict object rejects them as unknown fields. */
 export const updatePromoCodeInput = z
@@ -112,7 +116,7 @@ export const updatePromoCodeInput = z
     maxRedemptions: maxRedemptions.optional(),
     minSubtotal: minSubtotal.optional(),
   })
-  .superRefine(checkWindow);
+  .check(windowInOrder);
 
 export const promoCodeIdInput = z.object({ id: idParam });
 
