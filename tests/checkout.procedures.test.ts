@@ -331,6 +331,17 @@ describe('idempotency', () => {
     expect(fresh.id).not.toBe(old.id);
   });
 
+  it('purges expired keys on later keyed checkouts', async () => {
+    const product = await createProduct();
+    const [a, b] = [await customerWithCart([{ product, quantity: 1 }]), await customerWithCart([{ product, quantity: 1 }])];
+    await callerWithContext(a, 'soon-expired').caller.checkout.submit();
+    const em = h.db.orm.em.fork();
+    await em.nativeUpdate(IdempotencyKey, { user: a.id, key: 'soon-expired' }, { createdAt: new Date(Date.now() - 25 * 60 * 60 * 1000) });
+    await callerWithContext(b, 'fresh').caller.checkout.submit();
+    expect(await em.count(IdempotencyKey, { user: a.id })).toBe(0);
+    expect(await em.count(IdempotencyKey, { user: b.id, key: 'fresh' })).toBe(1);
+  });
+
   it.each(['', 'has space', 'x'.repeat(256), 'naïve', 'tab\there'])('rejects the malformed key %j before anything else', async (key) => {
     const { user } = await h.createUser();
     const error = await expectAppError(callerWithContext(user, key).caller.checkout.submit(), 'VALIDATION_ERROR');
