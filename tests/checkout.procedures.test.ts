@@ -48,8 +48,8 @@ async function createPromo(opts: Partial<Pick<PromoCode, 'type' | 'value' | 'act
   return promo;
 }
 
-const reload = <T extends Product | PromoCode>(entity: new () => T, id: string) =>
-  h.db.orm.em.fork().findOneOrFail(entity as never, { id }) as Promise<T>;
+const reloadProduct = (id: string) => h.db.orm.em.fork().findOneOrFail(Product, { id });
+const reloadPromo = (id: string) => h.db.orm.em.fork().findOneOrFail(PromoCode, { id });
 
 const orderCount = (user: User) => h.db.orm.em.fork().count(Order, { user: user.id });
 
@@ -105,8 +105,8 @@ describe('placing an order', () => {
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
     });
     expect(headers).toEqual({ Location: `/api/orders/${order.id}` });
-    expect((await reload(Product, shoe.id)).stock).toBe(8);
-    expect((await reload(Product, sock.id)).stock).toBe(2);
+    expect((await reloadProduct(shoe.id)).stock).toBe(8);
+    expect((await reloadProduct(sock.id)).stock).toBe(2);
 
     const cartAfter = await h.caller(user).cart.get();
     expect(cartAfter.id).not.toBe(cartBefore.id);
@@ -140,7 +140,7 @@ describe('placing an order', () => {
     await h.db.orm.em.fork().nativeUpdate(Product, { id: deleted.id }, { deletedAt: new Date() });
     const order = await h.caller(user).checkout.submit();
     expect(order.items.map((item) => item.productId)).toEqual([kept.id]);
-    expect((await reload(Product, deleted.id)).stock).toBe(50);
+    expect((await reloadProduct(deleted.id)).stock).toBe(50);
   });
 });
 
@@ -184,7 +184,7 @@ describe('conflicts', () => {
       { productId: a.id, requested: 4, available: 3 },
       { productId: c.id, requested: 6, available: 0 },
     ]);
-    expect([(await reload(Product, a.id)).stock, (await reload(Product, b.id)).stock, (await reload(Product, c.id)).stock]).toEqual([3, 10, 0]);
+    expect([(await reloadProduct(a.id)).stock, (await reloadProduct(b.id)).stock, (await reloadProduct(c.id)).stock]).toEqual([3, 10, 0]);
     expect(await h.caller(user).cart.get()).toEqual(cart);
     expect(await orderCount(user)).toBe(0);
   });
@@ -218,8 +218,8 @@ describe('conflicts', () => {
 
     const error = await expectAppError(h.caller(user).checkout.submit(), 'PROMO_CODE_INVALID');
     expect(error.details).toEqual({ reason: 'min_subtotal_not_met' });
-    expect((await reload(Product, product.id)).stock).toBe(5);
-    expect((await reload(PromoCode, promo.id)).redemptions).toBe(0);
+    expect((await reloadProduct(product.id)).stock).toBe(5);
+    expect((await reloadPromo(promo.id)).redemptions).toBe(0);
 
     await h.caller(user).cart.removePromoCode();
     expect(await h.caller(user).checkout.submit()).toMatchObject({ promoCode: null, discount: 0, total: 10 });
@@ -235,7 +235,7 @@ describe('promo codes at checkout', () => {
 
     const order = await h.caller(user).checkout.submit({ promoCode: null });
     expect(order).toMatchObject({ subtotal: 179.98, discount: 18, total: 161.98, promoCode: promo.code });
-    expect((await reload(PromoCode, promo.id)).redemptions).toBe(1);
+    expect((await reloadPromo(promo.id)).redemptions).toBe(1);
     expect(await h.db.orm.em.fork().count(PromoRedemption, { promoCode: promo.id, user: user.id, order: order.id })).toBe(1);
   });
 
@@ -287,7 +287,7 @@ describe('idempotency', () => {
     expect(await retry.caller.checkout.submit({})).toEqual(order);
     expect(retry.headers).toEqual({ Location: `/api/orders/${order.id}`, 'Idempotent-Replayed': 'true' });
     expect(await orderCount(user)).toBe(1);
-    expect((await reload(Product, product.id)).stock).toBe(8);
+    expect((await reloadProduct(product.id)).stock).toBe(8);
     expect((await h.caller(user).cart.get()).itemCount).toBe(1);
   });
 

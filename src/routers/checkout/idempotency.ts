@@ -52,7 +52,7 @@ const CLAIM_KEY = `
 
 export type KeyClaim =
   | { kind: 'claimed'; id: string }
-  | { kind: 'replay'; response: OrderOutput; orderId: string };
+  | { kind: 'replay'; response: OrderOutput };
 
 export async function claimIdempotencyKey(
   tem: Em,
@@ -74,7 +74,7 @@ export async function claimIdempotencyKey(
   if (stored.requestHash !== args.requestHash) {
     throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different request body');
   }
-  return { kind: 'replay', response: stored.responseBody as OrderOutput, orderId: stored.orderId! };
+  return { kind: 'replay', response: stored.responseBody as OrderOutput };
 }
 
 /**

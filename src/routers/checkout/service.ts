@@ -34,8 +34,8 @@ const TRANSACTION_ATTEMPTS = 3;
  * Checkout (contract §6) as a few named steps inside ONE transaction, so that
  * any error rolls everything back:
  *
- *   claimIdempotencyKey → lockActiveCart → reserveStock → applyPromotion →
- *   placeOrder (+ redeemPromoCode) → closeCart → rememberResponse
+ *   claimIdempotencyKey → lockCartWithLines → reserveStock → snapshotLines →
+ *   applyPromotion → placeOrder (+ redeemPromoCode) → closeCart → rememberResponse
  *
  * Precedence of the 409s follows the step order: CART_EMPTY, then
  * INSUFFICIENT_STOCK, then PROMO_CODE_INVALID.
