@@ -42,6 +42,8 @@ export function ormOptions(target: DatabaseTarget = {}) {
       allOrNothing: true,
       silent: true,
     },
+    // The catalog version table and the triggers that bump it live in migrations only (no entity mirrors them).
+    schemaGenerator: { skipTables: ['catalog_state'], ignoreTriggers: true },
     debug: target.debug ?? false,
   };
 

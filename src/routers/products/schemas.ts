@@ -1,0 +1,114 @@
+import { z } from 'zod';
+import {
+  idParam,
+  isoTimestamp,
+  moneyInput,
+  pageOf,
+  pagination,
+  queryBoolean,
+  queryMoney,
+  trimmedText,
+} from '../shared/schemas.js';
+
+const ATTRIBUTE_KEY = /^[a-zA-Z][a-zA-Z0-9_]{0,39}$/;
+const MAX_ATTRIBUTES = 50;
+
+const productName = z.string().trim().min(1, 'Required').max(200, 'Must be at most 200 characters');
+
+/** Optional trimmed text where blank counts as missing (contract §1), so it falls back to `null`. */
+const optionalName = (max: number) =>
+  z
+    .string()
+    .trim()
+    .max(max, `Must be at most ${max} characters`)
+    .nullable()
+    .optional()
+    .transform((value) => (value ? value : null));
+
+const httpUrl = z
+  .string()
+  .max(2000, 'Must be at most 2000 characters')
+  .refine((value) => {
+    if (!/^https?:\/\/\S+$/i.test(value) || !URL.canParse(value)) return false;
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+  }, 'Must be an http(s) URL');
+
+const attributeValue = z.union([z.string().max(500, 'Must be at most 500 characters'), z.number(), z.boolean()], {
+  error: 'Must be a string, a finite number or a boolean',
+});
+
+export const attributesInput = z
+  .record(z.string().regex(ATTRIBUTE_KEY, 'Keys must match ^[a-zA-Z][a-zA-Z0-9_]{0,39}$'), attributeValue)
+  .refine((attributes) => Object.keys(attributes).length <= MAX_ATTRIBUTES, `At most ${MAX_ATTRIBUTES} keys`);
+
+const stockInput = z.number().int('Must be an integer').min(0, 'Must be at least 0').max(1_000_000, 'Must be at most 1000000');
+
+const productFields = {
+  name: productName,
+  description: z.string().max(5000, 'Must be at most 5000 characters').default(''),
+  price: moneyInput({ min: 0, exclusiveMin: true, max: 1_000_000 }),
+  imageUrl: httpUrl.nullable().default(null),
+  category: optionalName(64),
+  attributes: attributesInput.default({}),
+};
+
+export const createProductInput = z.strictObject({ ...productFields, stock: stockInput.default(0) });
+
+/** PUT replaces every editable field: omitted optional fields reset to their defaults, stock is required. */
+export const updateProductInput = z.strictObject({ id: idParam, ...productFields, stock: stockInput });
+
+export const productIdInput = z.object({ id: idParam });
+
+export const PRODUCT_SORTS = ['newest', 'price_asc', 'price_desc', 'name_asc'] as const;
+export type ProductSort = (typeof PRODUCT_SORTS)[number];
+
+const filterFields = {
+  ...pagination,
+  category: trimmedText(64).optional(),
+  minPrice: queryMoney().optional(),
+  maxPrice: queryMoney().optional(),
+  inStock: queryBoolean().optional(),
+};
+
+const priceRangeIsOrdered = (input: { minPrice?: number | undefined; maxPrice?: number | undefined }) =>
+  input.minPrice === undefined || input.maxPrice === undefined || input.minPrice <= input.maxPrice;
+
+const priceRangeIssue = { message: 'Must not be greater than maxPrice', path: ['minPrice'] };
+
+export const listProductsInput = z
+  .object({
+    ...filterFields,
+    sort: z.enum(PRODUCT_SORTS, { error: `Must be one of ${PRODUCT_SORTS.join(', ')}` }).default('newest'),
+  })
+  .refine(priceRangeIsOrdered, priceRangeIssue);
+
+export const searchProductsInput = z
+  .object({
+    q: trimmedText(100).pipe(z.string({ error: 'Required' })),
+    ...filterFields,
+  })
+  .refine(priceRangeIsOrdered, priceRangeIssue);
+
+export const productOutput = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  price: z.number(),
+  currency: z.string(),
+  imageUrl: z.string().nullable(),
+  category: z.string().nullable(),
+  stock: z.number().int(),
+  attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+  createdAt: isoTimestamp,
+  updatedAt: isoTimestamp,
+});
+
+export const productPageOutput = pageOf(productOutput);
+
+export type CreateProductInput = z.infer<typeof createProductInput>;
+export type UpdateProductInput = z.infer<typeof updateProductInput>;
+export type ListProductsInput = z.infer<typeof listProductsInput>;
+export type SearchProductsInput = z.infer<typeof searchProductsInput>;
+export type ProductOutput = z.infer<typeof productOutput>;
+export type ProductPageOutput = z.infer<typeof productPageOutput>;

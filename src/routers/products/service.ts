@@ -1,0 +1,116 @@
+import { LockMode } from '@mikro-orm/core';
+import type { Em } from '../../db/orm.js';
+import { CartItem } from '../../entities/CartItem.js';
+import { Product } from '../../entities/Product.js';
+import { notFound } from '../../errors.js';
+import { fromCents, toCents } from '../../lib/money.js';
+import { searchWords } from '../../lib/search-text.js';
+import { isUuid, type Page, type PageRequest } from '../shared/schemas.js';
+import { listQuery, searchQuery, type CatalogFilter, type PageWindow, type TextQuery } from './queries.js';
+import type {
+  CreateProductInput,
+  ListProductsInput,
+  ProductOutput,
+  SearchProductsInput,
+  UpdateProductInput,
+} from './schemas.js';
+import { countedPage } from './totals.js';
+
+export const toProductOutput = (product: Product, currency: string): ProductOutput => ({
+  id: product.id,
+  name: product.name,
+  description: product.description,
+  price: fromCents(product.priceCents),
+  currency,
+  imageUrl: product.imageUrl ?? null,
+  category: product.category ?? null,
+  stock: product.stock,
+  attributes: product.attributes ?? {},
+  createdAt: product.createdAt.toISOString(),
+  updatedAt: product.updatedAt.toISOString(),
+});
+
+const filterOf = (input: ListProductsInput | SearchProductsInput): CatalogFilter => ({
+  category: input.category,
+  minPriceCents: input.minPrice === undefined ? undefined : toCents(input.minPrice),
+  maxPriceCents: input.maxPrice === undefined ? undefined : toCents(input.maxPrice),
+  inStock: input.inStock,
+});
+
+// Offsets beyond any real total only need to stay "past the end"; clamping keeps them valid SQL.
+const windowOf = ({ page, limit }: PageRequest): PageWindow => ({
+  offset: Math.min((page - 1) * limit, Number.MAX_SAFE_INTEGER),
+  limit,
+});
+
+export async function listProducts(em: Em, input: ListProductsInput): Promise<Page<Product>> {
+  const { total, products } = await countedPage(em, listQuery(filterOf(input), input.sort), windowOf(input));
+  return { page: input.page, limit: input.limit, total, items: products };
+}
+
+/** A tsquery operand: words hold only letters and digits, quoting merely keeps that safe by construction. */
+const quoteWord = (word: string) => `'${word.replace(/['\\]/g, '\\$&')}'`;
+
+/**
+ * Every word must match a whole word, the last one also as a prefix. The same
+ * normalisation as the indexed text (searchWords), so case and accents never matter.
+ */
+export function textQueryOf(q: string): TextQuery | undefined {
+  const words = searchWords(q);
+  if (words.length === 0) return undefined;
+  const operands = words.map((word, i) => ({ word: quoteWord(word), prefix: i === words.length - 1 ? '*' : '' }));
+  return {
+    match: operands.map(({ word, prefix }) => (prefix ? `${word}:${prefix}` : word)).join(' & '),
+    nameTerms: operands.map(({ word, prefix }) => `${word}:${prefix}A`),
+  };
+}
+
+export async function searchProducts(em: Em, input: SearchProductsInput): Promise<Page<Product>> {
+  const text = textQueryOf(input.q);
+  if (!text) return { page: input.page, limit: input.limit, total: 0, items: [] };
+  const { total, products } = await countedPage(em, searchQuery(filterOf(input), text), windowOf(input));
+  return { page: input.page, limit: input.limit, total, items: products };
+}
+
+export async function getProduct(em: Em, id: string): Promise<Product> {
+  const product = isUuid(id) ? await em.findOne(Product, { id, deletedAt: null }) : null;
+  if (!product) throw notFound('Product');
+  return product;
+}
+
+const editableFields = (input: CreateProductInput | UpdateProductInput) => ({
+  name: input.name,
+  description: input.description,
+  priceCents: toCents(input.price),
+  imageUrl: input.imageUrl,
+  category: input.category,
+  stock: input.stock,
+  attributes: input.attributes,
+});
+
+export async function createProduct(em: Em, input: CreateProductInput): Promise<Product> {
+  const product = em.create(Product, editableFields(input));
+  await em.flush();
+  return product;
+}
+
+/** PUT semantics: every editable field is replaced; the row is locked so a concurrent delete is not undone. */
+export async function updateProduct(em: Em, input: UpdateProductInput): Promise<Product> {
+  if (!isUuid(input.id)) throw notFound('Product');
+  return em.transactional(async (tem) => {
+    const product = await tem.findOne(Product, { id: input.id, deletedAt: null }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    if (!product) throw notFound('Product');
+    Object.assign(product, editableFields(input));
+    return product;
+  });
+}
+
+/** Soft delete: orders keep their snapshot, carts lose the line, everything else stops seeing it. */
+export async function deleteProduct(em: Em, id: string): Promise<void> {
+  if (!isUuid(id)) throw notFound('Product');
+  await em.transactional(async (tem) => {
+    const hidden = await tem.nativeUpdate(Product, { id, deletedAt: null }, { deletedAt: new Date() });
+    if (hidden === 0) throw notFound('Product');
+    await tem.nativeDelete(CartItem, { product: id });
+  });
+}
