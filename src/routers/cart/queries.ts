@@ -13,6 +13,15 @@ const INSERT_ACTIVE_CART_IF_MISSING = `
   values (?, ?, 'active', ?, ?)
   on conflict ("user_id") where "status" = 'active' do nothing`;
 
+/**
+ * The active cart locked FOR UPDATE, or null when there is none. A request that
+ * waited for the lock while a checkout closed the cart gets null: PostgreSQL
+ * re-checks `status = 'active'` on the row it finally locks.
+ */
+export function lockActiveCart(em: Em, userId: string): Promise<Cart | null> {
+  return em.findOne(Cart, { user: userId, status: 'active' }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+}
+
 const OPEN_CART_ATTEMPTS = 3;
 
 /**
@@ -22,26 +31,13 @@ const OPEN_CART_ATTEMPTS = 3;
  */
 export async function openActiveCart(em: Em, userId: string, opts: { lock?: boolean } = {}): Promise<Cart> {
   for (let attempt = 1; ; attempt++) {
+    const cart = opts.lock ? await lockActiveCart(em, userId) : await em.findOne(Cart, { user: userId, status: 'active' });
+    if (cart) return cart;
+    // None yet, or a checkout closed it while we waited for the lock: open one (or find the one a racing request opened).
+    if (attempt === OPEN_CART_ATTEMPTS) throw new Error(`No active cart for user ${userId} after ${attempt} attempts`);
     const now = new Date();
     await em.execute(INSERT_ACTIVE_CART_IF_MISSING, [randomUUID(), userId, now, now], 'run');
-    const cart = await em.findOne(
-      Cart,
-      { user: userId, status: 'active' },
-      opts.lock ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {},
-    );
-    if (cart) return cart;
-    // A checkout closed the cart between the two statements; the next insert opens a fresh one.
-    if (attempt === OPEN_CART_ATTEMPTS) throw new Error(`No active cart for user ${userId} after ${attempt} attempts`);
   }
-}
-
-/**
- * The active cart locked FOR UPDATE, or null when there is none. A request that
- * waited for the lock while a checkout closed the cart gets null: PostgreSQL
- * re-checks `status = 'active'` on the row it finally locks.
- */
-export function lockActiveCart(em: Em, userId: string): Promise<Cart | null> {
-  return em.findOne(Cart, { user: userId, status: 'active' }, { lockMode: LockMode.PESSIMISTIC_WRITE });
 }
 
 /** The visible lines of a cart (deleted products never show), first-added first, products loaded. */

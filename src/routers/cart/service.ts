@@ -16,9 +16,9 @@ export interface CartScope {
 }
 
 /** The most one line may hold now (contract §5 `available`). */
-export const lineLimit = (product: Product): number => Math.min(MAX_LINE_QUANTITY, product.stock);
+const lineLimit = (product: Product): number => Math.min(MAX_LINE_QUANTITY, product.stock);
 
-export const subtotalCentsOf = (lines: CartItem[]): number =>
+const subtotalCentsOf = (lines: CartItem[]): number =>
   lines.reduce((sum, line) => sum + line.product.getEntity().priceCents * line.quantity, 0);
 
 /** Every §5 invariant is recomputed here, from current prices, stock and promo rules, on every response. */
