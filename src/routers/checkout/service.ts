@@ -63,7 +63,7 @@ export async function submitCheckout(em: Em, request: CheckoutRequest): Promise<
         closeCart(cart);
         await tem.flush();
 
-        const response = toOrderOutput(order, request.currency);
+        const response = toOrderOutput(order);
         if (claim) await rememberResponse(tem, { claimId: claim.id, orderId: order.id, response, now });
         return { order: response, replayed: false };
       },

@@ -11,12 +11,12 @@ export const ordersRouter = router({
     .output(orderPageOutput)
     .query(async ({ ctx, input }) => {
       const page = await listOrders(ctx.em, ctx.user.id, input);
-      return { ...page, items: page.items.map((order) => toOrderOutput(order, ctx.config.currency)) };
+      return { ...page, items: page.items.map((order) => toOrderOutput(order)) };
     }),
 
   byId: protectedProcedure
     .meta({ openapi: { method: 'GET', path: '/api/orders/{id}', tags, summary: 'One of your orders' } })
     .input(orderIdInput)
     .output(orderOutput)
-    .query(async ({ ctx, input }) => toOrderOutput(await getOrder(ctx.em, ctx.user.id, input.id), ctx.config.currency)),
+    .query(async ({ ctx, input }) => toOrderOutput(await getOrder(ctx.em, ctx.user.id, input.id))),
 });

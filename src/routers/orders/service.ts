@@ -5,8 +5,11 @@ import { fromCents } from '../../lib/money.js';
 import { isUuid, type Page, type PageRequest } from '../shared/schemas.js';
 import type { OrderOutput } from './schemas.js';
 
-/** `order.items` must be populated; the collection is ordered by position. */
-export const toOrderOutput = (order: Order, currency: string): OrderOutput => ({
+/**
+ * `order.items` must be populated; the collection is ordered by position. The
+ * currency is the order's own snapshot, not today's store setting.
+ */
+export const toOrderOutput = (order: Order): OrderOutput => ({
   id: order.id,
   status: order.status,
   items: order.items.getItems().map((item) => ({
@@ -20,7 +23,7 @@ export const toOrderOutput = (order: Order, currency: string): OrderOutput => ({
   subtotal: fromCents(order.subtotalCents),
   discount: fromCents(order.discountCents),
   total: fromCents(order.totalCents),
-  currency,
+  currency: order.currency,
   promoCode: order.promoCode ?? null,
   createdAt: order.createdAt.toISOString(),
 });
