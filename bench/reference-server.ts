@@ -29,10 +29,16 @@ const LIVE = 'deleted_at is null';
 /** Served by the partial index product_newest: an index scan that stops after the page. */
 const NEWEST_PAGE = `select ${COLUMNS} from product where ${LIVE} order by created_at desc, id limit $1 offset $2`;
 
-/** The GIN index finds the matches; weight A (the name) ranks above weight B (everything else). */
-const SEARCH_PAGE = `select ${COLUMNS} from product, to_tsquery('simple', $1) as query
-  where ${LIVE} and search_vector @@ query
-  order by ts_rank(search_vector, query) desc, id limit $2 offset $3`;
+/**
+ * The GIN index finds the matches; as in the API, a product ranks by how many
+ * query words its name (weight A) matches, then by id.
+ */
+const searchPage = (words: number) => {
+  const nameMatches = Array.from({ length: words }, (_, i) => `(search_vector @@ to_tsquery('simple', $${i + 2}))::int`).join(' + ');
+  return `select ${COLUMNS} from product
+    where ${LIVE} and search_vector @@ to_tsquery('simple', $1)
+    order by ${nameMatches} desc, id limit $${words + 2} offset $${words + 3}`;
+};
 
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
 
@@ -57,7 +63,15 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /** Every word must match; the last one also as a prefix (contract §4). */
-const toTsQuery = (q: string) => searchWords(q).map((word, i, all) => (i === all.length - 1 ? `${word}:*` : word)).join(' & ');
+function textQuery(q: string): { match: string; nameTerms: string[] } {
+  const terms = searchWords(q).map((word, i, all) => (i === all.length - 1 ? `${word}:*` : word));
+  return { match: terms.join(' & '), nameTerms: terms.map((term) => `${term}${term.endsWith('*') ? '' : ':'}A`) };
+}
+
+function search(url: URL): Promise<unknown> {
+  const { match, nameTerms } = textQuery(url.searchParams.get('q') ?? '');
+  return page(searchPage(nameTerms.length), [match, ...nameTerms], url);
+}
 
 async function page(sql: string, leading: unknown[], url: URL): Promise<unknown> {
   const pageNumber = Number(url.searchParams.get('page') ?? 1);
@@ -72,7 +86,7 @@ const server = createServer((req, res) => {
     url.pathname === '/api/products'
       ? page(NEWEST_PAGE, [], url)
       : url.pathname === '/api/products/search'
-        ? page(SEARCH_PAGE, [toTsQuery(url.searchParams.get('q') ?? '')], url)
+        ? search(url)
         : url.pathname === '/ready'
           ? pool.query('select 1').then(() => ({ status: 'ready' }))
           : undefined;

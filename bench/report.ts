@@ -1,3 +1,4 @@
+import type { DatabaseActivity } from './db-activity.js';
 import type { LoadResult } from './load.js';
 import type { CheckoutVerification } from './shoppers.js';
 
@@ -11,6 +12,9 @@ export interface ScenarioReport {
   result?: LoadResult;
   /** Highest RSS of the server process while the scenario ran. */
   rssMb?: number;
+  database?: DatabaseActivity;
+  /** The machine's 1-minute load average when the scenario ended. */
+  loadAverage?: number;
   /** Id of the reference-server scenario this one is compared with. */
   referenceId?: string;
   ratioToReference?: number;
@@ -33,7 +37,7 @@ export interface TargetReport {
 
 export interface BenchReport {
   generatedAt: string;
-  machine: { cores: number; cpuModel: string; memoryMb: number; node: string; postgres: string; note: string };
+  machine: { cores: number; cpuModel: string; memoryMb: number; node: string; postgres: string; loadAverageAtStart: number; note: string };
   catalog: {
     products: number;
     outOfStock: number;
@@ -55,7 +59,7 @@ const fixed = (value: number | undefined, digits = 1) => (value === undefined ? 
 function row(report: ScenarioReport, throughput?: number): string[] {
   const result = report.result;
   if (report.status === 'unavailable' || !result) {
-    return [`${report.id}. ${report.name}`, 'unavailable', '', '', '', '', '', '', report.reason ?? ''];
+    return [`${report.id}. ${report.name}`, 'unavailable', '', '', '', '', '', '', '', '', report.reason ?? ''];
   }
   return [
     `${report.id}. ${report.name}`,
@@ -66,6 +70,8 @@ function row(report: ScenarioReport, throughput?: number): string[] {
     String(result.non2xx),
     String(result.errors),
     fixed(report.rssMb, 0),
+    report.database ? `${fixed(report.database.running)}/${fixed(report.database.lockWait)}/${fixed(report.database.idleInTransaction)}` : '',
+    fixed(report.loadAverage),
     report.ratioToReference === undefined ? '' : `${fixed(report.ratioToReference * 100, 0)}% of ${report.referenceId}`,
   ];
 }
@@ -80,7 +86,7 @@ function renderTable(header: string[], rows: string[][]): string {
 }
 
 export function renderReport(report: BenchReport): string {
-  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'non-2xx', 'errors', 'RSS MB', 'vs reference'];
+  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'non-2xx', 'errors', 'RSS MB', 'DB run/lock/idle-tx', 'load', 'vs reference'];
   const rows = [
     ...report.reference.map((r) => row(r)),
     ...report.scenarios.map((s) => row(s)),
@@ -90,7 +96,7 @@ export function renderReport(report: BenchReport): string {
   const out = [
     `Storefront bench — ${report.generatedAt}`,
     `machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryMb} MB RAM, Node ${machine.node}, PostgreSQL ${machine.postgres}`,
-    `         ${machine.note}`,
+    `         ${machine.note}; 1-min load average at start ${machine.loadAverageAtStart}`,
     `catalog: ${catalog.products.toLocaleString('en')} products (${catalog.outOfStock.toLocaleString('en')} out of stock), generated in ${catalog.generationSeconds} s; ` +
       `category "${catalog.category.name}" has ${catalog.category.products.toLocaleString('en')}; ` +
       Object.entries(catalog.searches)
@@ -100,6 +106,9 @@ export function renderReport(report: BenchReport): string {
       `checkout: ${checkout.shoppers} shoppers, ${checkout.concurrency} in flight (req/s column = orders/s)`,
     '',
     renderTable(header, rows),
+    '',
+    'DB run/lock/idle-tx: average server connections running in PostgreSQL / waiting for a row lock / idle inside an open transaction.',
+    'load: 1-minute load average when the scenario ended; the bench alone keeps it near the core count, far above means other work competed.',
     '',
   ];
   if (checkout.verification) {

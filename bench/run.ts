@@ -10,6 +10,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import { CHECKOUT_STOCK, checkSearchText, connect, generateCatalog, prepareWorkload, resetSchema, serverVersion, type Workload } from './catalog.js';
+import { sampleDatabaseActivity } from './db-activity.js';
 import { call, drive, isMissingRoute, describeAnswer } from './load.js';
 import { parseOptions, usage, type BenchOptions } from './options.js';
 import { killAllServers, projectRoot, ServerProcess, stopAllServers } from './processes.js';
@@ -23,11 +24,25 @@ const SERVER_START_TIMEOUT_MS = 120_000;
 const CHECKOUT_PRODUCTS = 50;
 const LINES_PER_CART = 3;
 
+/** 1-minute load average: anything well above what the bench itself causes means the numbers are disturbed. */
+const loadAverage = () => Math.round((os.loadavg()[0] ?? 0) * 100) / 100;
+
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
-async function measure(server: ServerProcess, scenario: Scenario, options: BenchOptions): Promise<ScenarioReport> {
+/** Where a measurement's side data comes from: a connection used only for pg_stat_activity samples. */
+interface Monitor {
+  activity: pg.Client;
+}
+
+async function measure(server: ServerProcess, scenario: Scenario, options: BenchOptions, monitor: Monitor): Promise<ScenarioReport> {
   const probeRequest = scenario.shape.next();
-  const report: ScenarioReport = { id: scenario.id, name: scenario.name, request: `${scenario.shape.method} ${probeRequest.path}`, status: 'measured' };
+  const report: ScenarioReport = {
+    id: scenario.id,
+    name: scenario.name,
+    request: `${scenario.shape.method} ${probeRequest.path}`,
+    status: 'measured',
+    ...(scenario.referenceId ? { referenceId: scenario.referenceId } : {}),
+  };
   const probe = await call(server.baseUrl, {
     method: scenario.shape.method,
     path: probeRequest.path,
@@ -39,10 +54,12 @@ async function measure(server: ServerProcess, scenario: Scenario, options: Bench
   }
   if (options.warmup > 0) await drive(server.baseUrl, scenario.shape, options.connections, options.warmup);
   const rss = server.sampleRss();
+  const activity = sampleDatabaseActivity(monitor.activity);
   const result = await drive(server.baseUrl, scenario.shape, options.connections, options.duration);
   const rssMb = rss.stop();
+  const database = await activity.stop();
   log(`${scenario.id}. ${scenario.name}: ${result.reqPerSec} req/s, p99 ${result.p99Ms} ms, ${result.non2xx} non-2xx, ${result.errors} errors`);
-  return { ...report, result, rssMb };
+  return { ...report, result, rssMb, database, loadAverage: loadAverage() };
 }
 
 function apiEnvironment(databaseUrl: string): NodeJS.ProcessEnv {
@@ -59,7 +76,7 @@ function apiEnvironment(databaseUrl: string): NodeJS.ProcessEnv {
   };
 }
 
-async function measureReference(options: BenchOptions, workload: Workload): Promise<ScenarioReport[]> {
+async function measureReference(options: BenchOptions, workload: Workload, monitor: Monitor): Promise<ScenarioReport[]> {
   log('starting the reference server');
   const reference = await ServerProcess.start(
     'reference server',
@@ -70,7 +87,7 @@ async function measureReference(options: BenchOptions, workload: Workload): Prom
   );
   try {
     const reports: ScenarioReport[] = [];
-    for (const scenario of referenceScenarios(workload)) reports.push(await measure(reference, scenario, options));
+    for (const scenario of referenceScenarios(workload)) reports.push(await measure(reference, scenario, options, monitor));
     return reports;
   } finally {
     await reference.stop();
@@ -98,13 +115,13 @@ async function prepareShoppers(api: ServerProcess, options: BenchOptions, worklo
   }
 }
 
-async function measureApi(client: pg.Client, options: BenchOptions, workload: Workload): Promise<ApiMeasurements> {
+async function measureApi(client: pg.Client, options: BenchOptions, workload: Workload, monitor: Monitor): Promise<ApiMeasurements> {
   log('starting the API (NODE_ENV=production)');
   const api = await ServerProcess.start('API', 'src/server.ts', apiEnvironment(options.databaseUrl), '/ready', SERVER_START_TIMEOUT_MS);
   const lifetimeRss = api.sampleRss(500);
   try {
     const scenarios: ScenarioReport[] = [];
-    for (const scenario of catalogScenarios(workload)) scenarios.push(await measure(api, scenario, options));
+    for (const scenario of catalogScenarios(workload, options.products)) scenarios.push(await measure(api, scenario, options, monitor));
 
     const checkout: CheckoutReport = {
       id: '9',
@@ -120,12 +137,15 @@ async function measureApi(client: pg.Client, options: BenchOptions, workload: Wo
       scenarios.push({ id: '8', name: CART_SCENARIO_NAME, request: 'GET /api/cart', status: 'unavailable', reason: shoppers });
       checkout.reason = shoppers;
     } else {
-      scenarios.push(await measure(api, cartScenario(shoppers.cart.map((s) => s.token)), options));
+      scenarios.push(await measure(api, cartScenario(shoppers.cart.map((s) => s.token)), options, monitor));
 
       log(`checking out ${shoppers.checkout.length} carts, ${options.checkoutConcurrency} at a time`);
       const rss = api.sampleRss();
+      const activity = sampleDatabaseActivity(monitor.activity);
       const run = await checkoutAll(api.baseUrl, shoppers.checkout, options.checkoutConcurrency);
       checkout.rssMb = rss.stop();
+      checkout.database = await activity.stop();
+      checkout.loadAverage = loadAverage();
       if (isMissingRouteOnly(run.result.statusCodes)) {
         checkout.reason = 'not implemented yet: POST /api/checkout answered 404';
       } else {
@@ -157,6 +177,7 @@ function withReferenceRatios(scenarios: ScenarioReport[], reference: ScenarioRep
 
 async function bench(options: BenchOptions): Promise<BenchReport> {
   const client = await connect(options.databaseUrl);
+  const monitor: Monitor = { activity: await connect(options.databaseUrl) };
   try {
     log(`wiping ${new URL(options.databaseUrl).pathname.slice(1)} and applying the app's migrations`);
     await resetSchema(client, options.databaseUrl);
@@ -166,8 +187,9 @@ async function bench(options: BenchOptions): Promise<BenchReport> {
     await checkSearchText(client);
     const workload = await prepareWorkload(client, CHECKOUT_PRODUCTS);
 
-    const reference = await measureReference(options, workload);
-    const api = await measureApi(client, options, workload);
+    const loadAtStart = loadAverage();
+    const reference = await measureReference(options, workload, monitor);
+    const api = await measureApi(client, options, workload, monitor);
     const scenarios = withReferenceRatios(api.scenarios, reference);
     const catalogOnly = scenarios.filter((s) => s.referenceId !== undefined);
 
@@ -179,6 +201,7 @@ async function bench(options: BenchOptions): Promise<BenchReport> {
         memoryMb: Math.round(os.totalmem() / 1024 / 1024),
         node: process.versions.node,
         postgres: await serverVersion(client),
+        loadAverageAtStart: loadAtStart,
         note: 'load generator, server and PostgreSQL share these cores',
       },
       catalog: {
@@ -198,6 +221,7 @@ async function bench(options: BenchOptions): Promise<BenchReport> {
     };
   } finally {
     await client.end();
+    await monitor.activity.end();
   }
 }
 

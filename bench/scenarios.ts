@@ -32,11 +32,15 @@ export function referenceScenarios(workload: Workload): Scenario[] {
   ];
 }
 
-export function catalogScenarios(workload: Workload): Scenario[] {
+const DEEP_PAGE = 4000;
+const DEFAULT_PAGE_SIZE = 20;
+
+export function catalogScenarios(workload: Workload, products: number): Scenario[] {
   const nextId = rotating(workload.detailIds);
+  const deepPageNote = products <= (DEEP_PAGE - 1) * DEFAULT_PAGE_SIZE ? ' (past the end)' : '';
   return [
     { id: '1', name: 'products page 1', shape: get('/api/products?page=1'), referenceId: 'R1' },
-    { id: '2', name: 'products page 4000', shape: get('/api/products?page=4000'), referenceId: 'R1' },
+    { id: '2', name: `products page ${DEEP_PAGE}${deepPageNote}`, shape: get(`/api/products?page=${DEEP_PAGE}`), referenceId: 'R1' },
     {
       id: '3',
       name: `category "${workload.category}", price_asc`,

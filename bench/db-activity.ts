@@ -1,0 +1,69 @@
+import type pg from 'pg';
+
+/**
+ * Average number of the server's database connections in each state while a
+ * scenario ran, from pg_stat_activity samples. It tells where a slow scenario
+ * waits: on PostgreSQL's CPU (running), on row locks (lockWait), or on the app
+ * between two statements of an open transaction (idleInTransaction).
+ */
+export interface DatabaseActivity {
+  samples: number;
+  running: number;
+  lockWait: number;
+  otherWait: number;
+  idleInTransaction: number;
+}
+
+export interface ActivitySampler {
+  stop(): Promise<DatabaseActivity>;
+}
+
+const SAMPLE = `
+  select count(*) filter (where state = 'active' and wait_event_type is null) as running,
+         count(*) filter (where state = 'active' and wait_event_type = 'Lock') as lock_wait,
+         count(*) filter (where state = 'active' and wait_event_type not in ('Lock', 'Client')) as other_wait,
+         count(*) filter (where state like 'idle in transaction%') as idle_in_transaction
+  from pg_stat_activity
+  where datname = current_database() and backend_type = 'client backend'
+    and pid <> pg_backend_pid() and application_name <> 'storefront-bench'`;
+
+interface SampleRow {
+  running: string;
+  lock_wait: string;
+  other_wait: string;
+  idle_in_transaction: string;
+}
+
+/** Samples on its own connection (`client` must be used by nothing else meanwhile). */
+export function sampleDatabaseActivity(client: pg.Client, intervalMs = 100): ActivitySampler {
+  const totals = { samples: 0, running: 0, lockWait: 0, otherWait: 0, idleInTransaction: 0 };
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const { rows } = await client.query<SampleRow>(SAMPLE);
+      const row = rows[0];
+      if (row) {
+        totals.samples += 1;
+        totals.running += Number(row.running);
+        totals.lockWait += Number(row.lock_wait);
+        totals.otherWait += Number(row.other_wait);
+        totals.idleInTransaction += Number(row.idle_in_transaction);
+      }
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  })();
+  const average = (sum: number) => (totals.samples === 0 ? 0 : Math.round((sum / totals.samples) * 100) / 100);
+  return {
+    stop: async () => {
+      stopped = true;
+      await loop;
+      return {
+        samples: totals.samples,
+        running: average(totals.running),
+        lockWait: average(totals.lockWait),
+        otherWait: average(totals.otherWait),
+        idleInTransaction: average(totals.idleInTransaction),
+      };
+    },
+  };
+}
