@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AnyTRPCRouter } from '@trpc/server';
@@ -77,9 +78,11 @@ export function createApp({ orm, config, logger, router = appRouter }: AppDeps):
     pinoHttp({
       logger,
       genReqId: (_req, res) => String(res.locals.requestId),
-      customAttributeKeys: { reqId: 'requestId', responseTime: 'durationMs' },
+      customAttributeKeys: { responseTime: 'durationMs' },
+      customProps: (_req, res) => ({ requestId: String(res.locals.requestId) }),
       // Only what an operator needs; headers (tokens) and bodies (passwords) never reach the log.
       serializers: {
+        // pino's request serializer has already put Express's originalUrl (mount path included) into `url`.
         req: (req: { method: string; url: string }) => ({ method: req.method, path: req.url }),
         res: (res: { statusCode: number }) => ({ status: res.statusCode }),
       },
@@ -116,14 +119,15 @@ export function createApp({ orm, config, logger, router = appRouter }: AppDeps):
   app.get('/docs', swaggerUi.setup(openApiDocument, { customSiteTitle: 'Storefront API reference' }));
 
   const createContext = createContextFactory({ orm, config });
-  const logServerError = (error: unknown) => logger.error({ err: error }, 'request failed');
+  const logServerError = (error: unknown, req: IncomingMessage) =>
+    logger.error({ err: error, requestId: (req as express.Request).res?.locals.requestId }, 'request failed');
 
   const trpcHandler = createExpressMiddleware({
     router,
     createContext,
     maxBodySize: MAX_BODY_BYTES,
-    onError: ({ error }) => {
-      if (toAppError(error).status >= 500) logServerError(error);
+    onError: ({ error, req }) => {
+      if (toAppError(error).status >= 500) logServerError(error, req);
     },
     // Same media type and error headers (WWW-Authenticate, Retry-After) as the REST surface.
     responseMeta: ({ errors }) => ({
@@ -138,9 +142,9 @@ export function createApp({ orm, config, logger, router = appRouter }: AppDeps):
 
   app.use((_req, res) => sendError(res, new AppError('NOT_FOUND', 'Route not found'), res.locals.requestId));
 
-  const errorHandler: ErrorRequestHandler = (error, _req, res, _next) => {
+  const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
     const appError = toAppError(error);
-    if (appError.status >= 500) logServerError(error);
+    if (appError.status >= 500) logServerError(error, req);
     if (res.headersSent) return res.end();
     sendError(res, appError, res.locals.requestId);
   };

@@ -79,8 +79,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const parsed = envSchema.safeParse(env);
   const problems: string[] = [];
   if (!parsed.success) {
+    const reported = new Set<string>();
     for (const issue of parsed.error.issues) {
       const variable = String(issue.path[0] ?? 'environment');
+      // The first problem of a variable is enough to fix it; one line per variable stays readable.
+      if (reported.has(variable)) continue;
+      reported.add(variable);
       problems.push(`Invalid environment variable ${variable}: ${issue.message}`);
     }
   }

@@ -106,6 +106,7 @@ export function createRestHandler(router: AnyTRPCRouter, createContext: (opts: {
     if (method === 'HEAD') req.method = 'GET';
     const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
     res.end = ((...args: unknown[]) => {
+      req.method = method;
       if (res.statusCode === 204 && !res.headersSent) res.removeHeader('Content-Type');
       const failure = failures.get(req);
       if (failure !== undefined && res.statusCode >= 400 && !res.headersSent) {

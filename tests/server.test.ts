@@ -1,0 +1,322 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serverUrl } from './support/database.js';
+import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
+
+/**
+ * Contract §11 on the real process: `tsx src/server.ts` spawned with an
+ * environment, observed through its exit code, stderr, JSON log lines and HTTP.
+ * Tests that need a running server use a fresh PostgreSQL database each (the
+ * embedded PGlite would share ./.data with the developer's own server), so they
+ * run when TEST_DATABASE_URL or DATABASE_URL names a PostgreSQL server, as in CI.
+ */
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
+const SECRET = 'spawned-server-secret-at-least-32-chars';
+
+type LogEntry = Record<string, unknown> & { level: number; msg: string };
+
+interface ServerProcess {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  logs(): LogEntry[];
+  waitForLog(predicate: (entry: LogEntry) => boolean, what: string): Promise<LogEntry>;
+  exited: Promise<number | null>;
+}
+
+interface RunningServer extends ServerProcess {
+  baseUrl: string;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+}
+
+const running = new Set<ChildProcess>();
+afterAll(() => {
+  // tsx runs the server in a child process of its own: a leftover is killed with its whole process group.
+  for (const child of running) process.kill(-child.pid!, 'SIGKILL');
+});
+
+function spawnServer(env: Record<string, string>): ServerProcess {
+  const child = spawn(TSX, ['src/server.ts'], {
+    cwd: ROOT,
+    // Nothing inherited but what finding node needs: the server sees exactly this environment.
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', BCRYPT_COST: '4', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  running.add(child);
+  let stdout = '';
+  let stderr = '';
+  const waiters = new Set<() => void>();
+  child.stdout!.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString('utf8');
+    for (const check of waiters) check();
+  });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      running.delete(child);
+      resolve(code);
+    }),
+  );
+  const logs = () =>
+    stdout
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as LogEntry);
+  const waitForLog = (predicate: (entry: LogEntry) => boolean, what: string) =>
+    new Promise<LogEntry>((resolve, reject) => {
+      const check = () => {
+        const entry = stdout.endsWith('\n') ? logs().find(predicate) : undefined;
+        if (entry) {
+          waiters.delete(check);
+          resolve(entry);
+        }
+      };
+      waiters.add(check);
+      check();
+      void exited.then((code) => {
+        if (!waiters.has(check)) return;
+        waiters.delete(check);
+        reject(new Error(`server exited (${code}) before logging ${what}\nstdout: ${stdout}\nstderr: ${stderr}`));
+      });
+    });
+  return { child, stdout: () => stdout, stderr: () => stderr, logs, waitForLog, exited };
+}
+
+async function startServer(env: Record<string, string>): Promise<RunningServer> {
+  const server = spawnServer(env);
+  const listening = await server.waitForLog((e) => e.msg.startsWith('Storefront API listening'), 'that it listens');
+  return {
+    ...server,
+    baseUrl: `http://127.0.0.1:${listening.port as number}`,
+    stop() {
+      server.child.kill('SIGTERM');
+      return server.exited;
+    },
+  };
+}
+
+/** An empty PostgreSQL database: the server under test brings its schema up itself. */
+async function createEmptyDatabase(): Promise<{ url: string; query(sql: string, params?: unknown[]): Promise<pg.QueryResult>; drop(): Promise<void> }> {
+  const adminUrl = serverUrl()!;
+  const name = `storefront_server_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`create database "${name}"`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
+  return {
+    url: url.toString(),
+    query: (sql, params) => client.query(sql, params),
+    async drop() {
+      await client.end();
+      const cleanup = new pg.Client({ connectionString: adminUrl });
+      await cleanup.connect();
+      await cleanup.query(`drop database if exists "${name}" with (force)`);
+      await cleanup.end();
+    },
+  };
+}
+
+async function call(baseUrl: string, route: string, init: { method?: string; json?: unknown; token?: string; headers?: Record<string, string> } = {}) {
+  const headers: Record<string, string> = { ...init.headers };
+  if (init.json !== undefined) headers['Content-Type'] = 'application/json';
+  if (init.token) headers['Authorization'] = `Bearer ${init.token}`;
+  const res = await fetch(`${baseUrl}${route}`, { method: init.method ?? 'GET', headers, body: init.json === undefined ? undefined : JSON.stringify(init.json) });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+}
+
+describe('an invalid environment', () => {
+  it.concurrent.each([
+    [{ PORT: 'abc' }, 'PORT'],
+    [{ PORT: '' }, 'PORT'],
+    [{ JWT_EXPIRES_IN: '59' }, 'JWT_EXPIRES_IN'],
+    [{ BCRYPT_COST: '16' }, 'BCRYPT_COST'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ CORS_ORIGINS: '' }, 'CORS_ORIGINS'],
+    [{ NODE_ENV: 'production' }, 'JWT_SECRET'],
+    [{ ADMIN_USERNAME: 'boss' }, 'ADMIN_PASSWORD'],
+    [{ ADMIN_USERNAME: 'no spaces allowed', ADMIN_PASSWORD: 'correct horse battery' }, 'ADMIN_USERNAME'],
+  ])('%j exits 1 with one line naming %s', async (env, variable) => {
+    const server = spawnServer(env);
+    expect(await server.exited).toBe(1);
+    const lines = server.stderr().trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^Invalid environment variable ${variable}: \\S`));
+    expect(server.stdout()).toBe('');
+  });
+});
+
+describe.skipIf(!serverUrl())('the server process (PostgreSQL)', () => {
+  it('applies the migrations at startup, then bootstraps the admin account idempotently, promoting an existing user', async () => {
+    const db = await createEmptyDatabase();
+    try {
+      const env = { DATABASE_URL: db.url, JWT_SECRET: SECRET };
+      const first = await startServer(env);
+      expect((await call(first.baseUrl, '/ready')).status).toBe(200);
+      const migrationFiles = readdirSync(path.join(ROOT, 'src/migrations')).filter((f) => /^Migration.*\.ts$/.test(f));
+      const applied = await db.query('select name from mikro_orm_migrations');
+      expect(applied.rows.map((r: { name: string }) => r.name).sort()).toEqual(migrationFiles.map((f) => f.replace(/\.ts$/, '')).sort());
+      const signup = await call(first.baseUrl, '/api/auth/signup', { method: 'POST', json: { username: 'Boss', password: 'first-password' } });
+      expect(signup.body.user.role).toBe('customer');
+      expect(await first.stop()).toBe(0);
+
+      const admin = { ...env, ADMIN_USERNAME: 'boss', ADMIN_PASSWORD: 'second-password' };
+      const second = await startServer(admin);
+      const promoted = await call(second.baseUrl, '/api/auth/login', { method: 'POST', json: { username: 'BOSS', password: 'second-password' } });
+      expect(promoted.status).toBe(200);
+      expect(promoted.body.user).toEqual({ ...signup.body.user, role: 'admin' });
+      expect((await call(second.baseUrl, '/api/auth/login', { method: 'POST', json: { username: 'boss', password: 'first-password' } })).status).toBe(401);
+      expect(await second.stop()).toBe(0);
+
+      const third = await startServer(admin);
+      const again = await call(third.baseUrl, '/api/auth/login', { method: 'POST', json: { username: 'boss', password: 'second-password' } });
+      expect(again.body.user).toEqual({ ...signup.body.user, role: 'admin' });
+      expect(await third.stop()).toBe(0);
+      const users = await db.query(`select id, role from users where username_key = 'boss'`);
+      expect(users.rows).toEqual([{ id: signup.body.user.id, role: 'admin' }]);
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('finishes an in-flight request on SIGTERM, refuses new connections, and exits 0', async () => {
+    const db = await createEmptyDatabase();
+    try {
+      const server = await startServer({ DATABASE_URL: db.url, JWT_SECRET: SECRET });
+      const body = JSON.stringify({ username: 'late_arrival', password: 'password123' });
+      const url = new URL('/api/auth/signup', server.baseUrl);
+      const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpRequest(url, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Expect: '100-continue' },
+        });
+        req.on('error', reject);
+        req.on('response', (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        });
+        // "100 Continue" means the server holds the request: it is in flight when the signal arrives.
+        req.on('continue', () => {
+          server.child.kill('SIGTERM');
+          server
+            .waitForLog((e) => e.msg.startsWith('shutting down'), 'the shutdown')
+            .then(async () => {
+              await expect(fetch(`${server.baseUrl}/health`)).rejects.toThrow();
+              req.end(body);
+            })
+            .catch(reject);
+        });
+      });
+      const finished = await response;
+      expect(finished.status).toBe(201);
+      expect(JSON.parse(finished.body).user.username).toBe('late_arrival');
+      expect(await server.exited).toBe(0);
+      expect(server.logs().at(-1)!.msg).toBe('stopped');
+      expect((await db.query(`select count(*)::int as n from users where username_key = 'late_arrival'`)).rows[0].n).toBe(1);
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('logs JSON lines per request without credentials, warns without JWT_SECRET, and honours TRUST_PROXY', async () => {
+    const db = await createEmptyDatabase();
+    try {
+      const server = await startServer({ DATABASE_URL: db.url, TRUST_PROXY: 'true', LOGIN_RATE_LIMIT: '1' });
+      const warning = server.logs().find((e) => e.level === 40 && /JWT_SECRET/.test(e.msg));
+      expect(warning).toBeDefined();
+
+      const password = 'secret-pass-phrase';
+      const signup = await call(server.baseUrl, '/api/auth/signup', { method: 'POST', json: { username: 'logger', password }, headers: { 'X-Request-Id': 'spawned-signup' } });
+      const token = signup.body.accessToken as string;
+      expect((await call(server.baseUrl, '/api/auth/me', { token, headers: { 'X-Request-Id': 'spawned-me' } })).status).toBe(200);
+
+      const wrong = { username: 'logger', password: 'not-the-password' };
+      const fromA = { 'X-Forwarded-For': '203.0.113.10' };
+      const fromB = { 'X-Forwarded-For': '203.0.113.20' };
+      expect((await call(server.baseUrl, '/api/auth/login', { method: 'POST', json: wrong, headers: fromA })).status).toBe(401);
+      expect((await call(server.baseUrl, '/api/auth/login', { method: 'POST', json: { username: 'logger', password }, headers: fromA })).status).toBe(429);
+      expect((await call(server.baseUrl, '/api/auth/login', { method: 'POST', json: { username: 'logger', password }, headers: fromB })).status).toBe(200);
+
+      expect(await server.stop()).toBe(0);
+      const requests = server.logs().filter((e) => e.msg === 'request completed');
+      expect(requests.find((e) => e.requestId === 'spawned-signup')).toMatchObject({ req: { method: 'POST', path: '/api/auth/signup' }, res: { status: 201 }, durationMs: expect.any(Number) });
+      expect(requests.find((e) => e.requestId === 'spawned-me')).toMatchObject({ req: { method: 'GET', path: '/api/auth/me' }, res: { status: 200 } });
+      expect(requests.filter((e) => (e.req as { path: string }).path === '/api/auth/login').map((e) => (e.res as { status: number }).status)).toEqual([401, 429, 200]);
+      const output = server.stdout() + server.stderr();
+      expect(output).not.toContain(password);
+      expect(output).not.toContain(token);
+      expect(output).not.toContain(token.split('.')[2]);
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('fails at once with one line when the database refuses the credentials', async () => {
+    const url = new URL(serverUrl()!);
+    url.username = `nobody_${randomBytes(4).toString('hex')}`;
+    const server = spawnServer({ DATABASE_URL: url.toString(), JWT_SECRET: SECRET });
+    expect(await server.exited).toBe(1);
+    const lines = server.stderr().trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^Startup failed: the database could not be opened: .*nobody_/);
+    expect(server.logs().some((e) => e.msg.includes('retrying'))).toBe(false);
+  });
+
+  describe('behind a database connection that fails', () => {
+    let db: Awaited<ReturnType<typeof createEmptyDatabase>>;
+    let proxy: TcpProxy;
+    beforeAll(async () => {
+      db = await createEmptyDatabase();
+      const target = new URL(db.url);
+      proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    });
+    afterAll(async () => {
+      await proxy.close();
+      await db.drop();
+    });
+
+    it('waits for a database that is down at startup, then serves; answers 503 during an outage and recovers', async () => {
+      await proxy.cut();
+      const viaProxy = new URL(db.url);
+      viaProxy.hostname = '127.0.0.1';
+      viaProxy.port = String(proxy.port);
+      const server = spawnServer({ DATABASE_URL: viaProxy.toString(), JWT_SECRET: SECRET });
+      await server.waitForLog((e) => e.msg === 'database not reachable yet, retrying', 'a retry');
+      await proxy.restore();
+      const listening = await server.waitForLog((e) => e.msg.startsWith('Storefront API listening'), 'that it listens');
+      const baseUrl = `http://127.0.0.1:${listening.port as number}`;
+      expect((await call(baseUrl, '/ready')).status).toBe(200);
+      const { body } = await call(baseUrl, '/api/auth/signup', { method: 'POST', json: { username: 'survivor', password: 'password123' } });
+
+      await proxy.cut();
+      expect((await call(baseUrl, '/ready')).body.error.code).toBe('SERVICE_UNAVAILABLE');
+      expect((await call(baseUrl, '/api/auth/me', { token: body.accessToken })).status).toBe(503);
+      expect((await call(baseUrl, '/health')).status).toBe(200);
+      expect(server.child.exitCode).toBeNull();
+
+      await proxy.restore();
+      let ready = await call(baseUrl, '/ready');
+      for (let attempt = 0; attempt < 20 && ready.status !== 200; attempt++) ready = await call(baseUrl, '/ready');
+      expect(ready.status).toBe(200);
+      expect((await call(baseUrl, '/api/auth/me', { token: body.accessToken })).status).toBe(200);
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+    });
+  });
+});
