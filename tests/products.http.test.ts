@@ -550,6 +550,44 @@ describe('exact totals after writes', () => {
   });
 });
 
+describe('repeated pages after writes', () => {
+  const itemsOf = async (query: string) => (await get(`/api/products?page=1&${query}`)).body.items as { id: string; name: string; stock: number; price: number }[];
+
+  it('show current stock even when the change does not affect any list', async () => {
+    const id = await created({ name: 'Fresh stock', category: 'fresh-stock', stock: 10 });
+    expect((await itemsOf('category=fresh-stock'))[0]?.stock).toBe(10);
+    await h.db.orm.em.getConnection().execute('update product set stock = 9 where id = ?', [id]);
+    expect((await itemsOf('category=fresh-stock'))[0]?.stock).toBe(9);
+  });
+
+  it('follow price changes in price order', async () => {
+    const cheap = await created({ name: 'Cheap', category: 'reprice', price: 1 });
+    const dear = await created({ name: 'Dear', category: 'reprice', price: 2 });
+    expect((await itemsOf('category=reprice&sort=price_asc')).map((p) => p.id)).toEqual([cheap, dear]);
+    await putViaApi(cheap, { name: 'Cheap', category: 'reprice', price: 3, stock: 0 });
+    expect((await itemsOf('category=reprice&sort=price_asc')).map((p) => p.id)).toEqual([dear, cheap]);
+  });
+
+  it('follow renames in name order, also when the search text stays the same', async () => {
+    const creme = await created({ name: 'Creme', category: 'rename' });
+    const cremf = await created({ name: 'Cremf', category: 'rename' });
+    expect((await itemsOf('category=rename&sort=name_asc')).map((p) => p.id)).toEqual([creme, cremf]);
+    // "crème" sorts after "cremf" byte-wise, yet still searches as "creme".
+    await putViaApi(creme, { name: 'Crème', category: 'rename', price: 10, stock: 0 });
+    expect((await itemsOf('category=rename&sort=name_asc')).map((p) => p.id)).toEqual([cremf, creme]);
+  });
+
+  it('lose products that were deleted or sold out', async () => {
+    const gone = await created({ name: 'Gone', category: 'shrinking', stock: 1 });
+    const sold = await created({ name: 'Sold', category: 'shrinking', stock: 1 });
+    const kept = await created({ name: 'Kept', category: 'shrinking', stock: 1 });
+    expect(await itemsOf('category=shrinking&inStock=true&sort=name_asc')).toHaveLength(3);
+    await deleteViaApi(gone);
+    await h.db.orm.em.getConnection().execute('update product set stock = 0 where id = ?', [sold]);
+    expect((await itemsOf('category=shrinking&inStock=true&sort=name_asc')).map((p) => p.id)).toEqual([kept]);
+  });
+});
+
 describe('OpenAPI document', () => {
   it('documents the product routes with their real statuses and security', async () => {
     const doc = (await get('/api/openapi.json')).body;

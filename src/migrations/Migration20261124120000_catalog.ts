@@ -26,8 +26,8 @@ export class Migration20261124120000_catalog extends Migration {
     this.addSql(`create index "product_category_name" on "product" (lower("category"), lower("name") collate "C", "id") where "deleted_at" is null;`);
     this.addSql(`create index "product_stock" on "product" ("stock") where "deleted_at" is null;`);
 
-    // Bumped whenever a change can alter how many products match some list or search filter;
-    // cached totals are only trusted for the version they were counted at.
+    // Bumped whenever a change can alter which products match some list or search filter, or
+    // their order; cached totals and page contents are only trusted at the version they were read at.
     this.addSql(`create table "catalog_state" ("singleton" boolean primary key default true check ("singleton"), "version" bigint not null default 0);`);
     this.addSql(`insert into "catalog_state" default values;`);
     this.addSql(`create function "bump_catalog_version"() returns trigger language plpgsql as $$ begin update "catalog_state" set "version" = "version" + 1; return null; end $$;`);
@@ -42,6 +42,8 @@ export class Migration20261124120000_catalog extends Migration {
       or (old."stock" > 0) <> (new."stock" > 0)
       or old."search_name" <> new."search_name"
       or old."search_body" <> new."search_body"
+      or old."name" <> new."name"
+      or old."created_at" <> new."created_at"
     ) execute function "bump_catalog_version"();`);
   }
 

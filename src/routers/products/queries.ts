@@ -80,27 +80,41 @@ function matching(query: CatalogQuery): Fragment {
   return join(conditions, ' and ');
 }
 
+interface Ordering {
+  /** Sort-key columns the page subquery returns, so the outer query can re-apply the order. */
+  keys: Fragment;
+  inner: string;
+  outer: string;
+}
+
 /** Every sort ends with `id` ascending, the unique tie-breaker; each has a matching index. */
-const SORT_KEYS: Record<ProductSort, (alias: string) => string> = {
-  newest: (t) => `${t}.created_at desc, ${t}.id`,
-  price_asc: (t) => `${t}.price_cents, ${t}.id`,
-  price_desc: (t) => `${t}.price_cents desc, ${t}.id`,
-  name_asc: (t) => `lower(${t}.name) collate "C", ${t}.id`,
+const SORTS: Record<ProductSort, Ordering> = {
+  newest: { keys: verbatim('p.created_at'), inner: 'p.created_at desc, p.id', outer: 'page.created_at desc, page.id' },
+  price_asc: { keys: verbatim('p.price_cents'), inner: 'p.price_cents, p.id', outer: 'page.price_cents, page.id' },
+  price_desc: { keys: verbatim('p.price_cents'), inner: 'p.price_cents desc, p.id', outer: 'page.price_cents desc, page.id' },
+  name_asc: { keys: verbatim('lower(p.name) collate "C" as name_key'), inner: 'lower(p.name) collate "C", p.id', outer: 'page.name_key, page.id' },
 };
 
 /** The number of query words found in the name: any name match outranks matches found only elsewhere. */
-function relevance(text: TextQuery): Fragment {
-  return join(
+function byRelevance(text: TextQuery): Ordering {
+  const nameHits = join(
     text.nameTerms.map((term) => sql`(p.search_vector @@ to_tsquery('simple', ${term}::text))::int`),
     ' + ',
   );
+  return { keys: sql`${nameHits} as relevance`, inner: 'relevance desc, p.id', outer: 'page.relevance desc, page.id' };
 }
 
-const orderBy = (query: CatalogQuery, alias: string): string =>
-  'sort' in query.order ? SORT_KEYS[query.order.sort](alias) : `${alias}.relevance desc, ${alias}.id`;
+const orderingOf = (query: CatalogQuery): Ordering =>
+  'sort' in query.order ? SORTS[query.order.sort] : byRelevance(query.order.relevance);
 
-const PRODUCT_COLUMNS =
-  'p.id, p.name, p.description, p.price_cents, p.image_url, p.category, p.stock, p.attributes, p.created_at, p.updated_at';
+/** The order a page's ids were cached in: list pages differ by sort, search pages share one order. */
+export const orderKey = (query: CatalogQuery): string => ('sort' in query.order ? query.order.sort : 'relevance');
+
+const PRODUCT_COLUMNS = verbatim(
+  'p.id, p.name, p.description, p.price_cents, p.image_url, p.category, p.stock, p.attributes, p.created_at, p.updated_at',
+);
+
+const CATALOG_VERSION = verbatim('(select version from catalog_state)::text');
 
 export interface PageWindow {
   offset: number;
@@ -113,40 +127,59 @@ export interface FetchedPage {
   products: Product[];
 }
 
+type Row = Record<string, unknown>;
+
+function toFetchedPage(em: Em, rows: Row[]): FetchedPage & { total: number | null } {
+  const first = rows[0]!;
+  return {
+    version: String(first.catalog_version),
+    total: first.total === null || first.total === undefined ? null : Number(first.total),
+    products: rows.filter((row) => row.id !== null).map(({ catalog_version: _v, total: _t, ...row }) => em.map(Product, row)),
+  };
+}
+
 /**
  * One statement, so one snapshot and one round trip: the catalog version, the
- * page, and (with `count`) the total. When counting, the page itself is skipped
- * if it starts past the end. The page is ordered inside the lateral subquery
- * (where the indexes serve it) and again outside, over at most `limit` rows,
- * because only the outermost ORDER BY guarantees the order of the result.
+ * page, and (with `count`) the total. When counting, the page is skipped if it
+ * starts past the end. The page subquery walks only ids and sort keys (an
+ * index-only scan for list orders, however deep the offset); whole rows are
+ * read for the page alone. Only the outermost ORDER BY guarantees the order of
+ * the result, so it re-applies the order to the page's rows.
  */
 export async function fetchPage(em: Em, query: CatalogQuery, window: PageWindow, count: true): Promise<FetchedPage & { total: number }>;
 export async function fetchPage(em: Em, query: CatalogQuery, window: PageWindow, count: false): Promise<FetchedPage>;
 export async function fetchPage(em: Em, query: CatalogQuery, window: PageWindow, count: boolean): Promise<FetchedPage & { total?: number }> {
   const where = matching(query);
+  const ordering = orderingOf(query);
   const total = count ? sql`(select count(*) from product p where ${where})` : verbatim('null::bigint');
   const pastTheEnd = count ? sql` and ${window.offset} < s.total` : verbatim('');
-  const rank = 'relevance' in query.order ? sql`, ${relevance(query.order.relevance)} as relevance` : verbatim('');
-  const innerOrder = 'sort' in query.order ? orderBy(query, 'p') : 'relevance desc, p.id';
+  // Materialized: otherwise PostgreSQL inlines `s` and counts a second time for the past-the-end check.
   const statement = sql`
-    select s.catalog_version, s.total, page.*
-    from (select (select version from catalog_state)::text as catalog_version, ${total} as total) s
+    with s as materialized (select ${CATALOG_VERSION} as catalog_version, ${total} as total)
+    select s.catalog_version, s.total, ${PRODUCT_COLUMNS}
+    from s
     left join lateral (
-      select ${verbatim(PRODUCT_COLUMNS)}${rank}
+      select p.id, ${ordering.keys}
       from product p
       where ${where}${pastTheEnd}
-      order by ${verbatim(innerOrder)}
+      order by ${verbatim(ordering.inner)}
       limit ${window.limit} offset ${window.offset}
     ) page on true
-    order by ${verbatim(orderBy(query, 'page'))}`;
+    left join product p on p.id = page.id
+    order by ${verbatim(ordering.outer)}`;
 
-  const rows = await em.execute<Record<string, unknown>[]>(statement.text, [...statement.params]);
-  const first = rows[0]!;
-  return {
-    version: String(first.catalog_version),
-    ...(count ? { total: Number(first.total) } : {}),
-    products: rows.filter((row) => row.id !== null).map(({ catalog_version: _v, total: _t, relevance: _r, ...row }) => em.map(Product, row)),
-  };
+  const { total: counted, ...page } = toFetchedPage(em, await em.execute<Row[]>(statement.text, [...statement.params]));
+  return count ? { ...page, total: counted ?? 0 } : page;
+}
+
+/** The products with these ids, in this order, with the catalog version read in the same statement. */
+export async function fetchProducts(em: Em, ids: string[]): Promise<FetchedPage> {
+  const statement = sql`
+    select s.catalog_version, ${PRODUCT_COLUMNS}
+    from (select ${CATALOG_VERSION} as catalog_version) s
+    left join (unnest(${`{${ids.join(',')}}`}::uuid[]) with ordinality as page(id, position) join product p on p.id = page.id) on true
+    order by page.position`;
+  return toFetchedPage(em, await em.execute<Row[]>(statement.text, [...statement.params]));
 }
 
 export async function readCatalogVersion(em: Em): Promise<string> {

@@ -14,7 +14,7 @@ import type {
   SearchProductsInput,
   UpdateProductInput,
 } from './schemas.js';
-import { countedPage } from './totals.js';
+import { countedPage } from './catalog-cache.js';
 
 export const toProductOutput = (product: Product, currency: string): ProductOutput => ({
   id: product.id,

@@ -1,0 +1,107 @@
+import type { Em } from '../../db/orm.js';
+import type { Product } from '../../entities/Product.js';
+import {
+  fetchPage,
+  fetchProducts,
+  orderKey,
+  readCatalogVersion,
+  type CatalogQuery,
+  type FetchedPage,
+  type PageWindow,
+} from './queries.js';
+
+/** Least-recently-used map: a Map iterates in insertion order, so re-inserting on use keeps the oldest first. */
+class LruCache<V> {
+  readonly #entries = new Map<string, V>();
+
+  constructor(private readonly capacity: number) {}
+
+  get(key: string): V | undefined {
+    const entry = this.#entries.get(key);
+    if (entry !== undefined) {
+      this.#entries.delete(key);
+      this.#entries.set(key, entry);
+    }
+    return entry;
+  }
+
+  set(key: string, entry: V): void {
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
+    if (this.#entries.size > this.capacity) this.#entries.delete(this.#entries.keys().next().value!);
+  }
+}
+
+interface CachedTotal {
+  version: string;
+  total: number;
+}
+
+interface CachedPage extends CachedTotal {
+  ids: string[];
+}
+
+interface CatalogCache {
+  /** Per matching set (filters and search words), shared by every page and sort order. */
+  totals: LruCache<CachedTotal>;
+  /** Which products, in which order, make up one page; at most 100 ids each. */
+  pages: LruCache<CachedPage>;
+}
+
+/** One cache per ORM instance (connection pool), so never shared between databases. */
+const caches = new WeakMap<object, CatalogCache>();
+
+function cacheFor(em: Em): CatalogCache {
+  const driver = em.getDriver();
+  let cache = caches.get(driver);
+  if (!cache) {
+    cache = { totals: new LruCache(5000), pages: new LruCache(2000) };
+    caches.set(driver, cache);
+  }
+  return cache;
+}
+
+export interface CountedPage {
+  total: number;
+  products: Product[];
+}
+
+/**
+ * A page with its exact total, without counting or re-ranking on every request.
+ *
+ * The database bumps the catalog version (trigger on `product`) whenever a write
+ * can change which products match some filter or search, or their order. Totals
+ * and the ids of pages are cached with the version they were computed at and
+ * used only while the version, read in the same statement as the products,
+ * still matches: exact after every write, also when several processes share the
+ * database. The products themselves are always read fresh (stock, for one,
+ * changes without a new version).
+ */
+export async function countedPage(em: Em, query: CatalogQuery, window: PageWindow): Promise<CountedPage> {
+  const cache = cacheFor(em);
+  const pageKey = JSON.stringify([query.key, orderKey(query), window.offset, window.limit]);
+  const cachedPage = cache.pages.get(pageKey);
+  if (cachedPage) {
+    const page = await fetchProducts(em, cachedPage.ids);
+    if (page.version === cachedPage.version) return { total: cachedPage.total, products: page.products };
+  }
+  const page = await computePage(em, cache, query, window);
+  cache.pages.set(pageKey, { version: page.version, total: page.total, ids: page.products.map((p) => p.id) });
+  return page;
+}
+
+async function computePage(em: Em, cache: CatalogCache, query: CatalogQuery, window: PageWindow): Promise<FetchedPage & CountedPage> {
+  const cachedTotal = cache.totals.get(query.key);
+  if (cachedTotal) {
+    if (window.offset >= cachedTotal.total) {
+      const version = await readCatalogVersion(em);
+      if (version === cachedTotal.version) return { version, total: cachedTotal.total, products: [] };
+    } else {
+      const page = await fetchPage(em, query, window, false);
+      if (page.version === cachedTotal.version) return { ...page, total: cachedTotal.total };
+    }
+  }
+  const page = await fetchPage(em, query, window, true);
+  cache.totals.set(query.key, { version: page.version, total: page.total });
+  return page;
+}
