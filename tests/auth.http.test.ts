@@ -168,3 +168,24 @@ describe('conventions', () => {
     expect(doc.paths['/api/auth/login'].post.security).toBeUndefined();
   });
 });
+
+describe('racing requests', () => {
+  it('creates a username once when signups race, in any case', async () => {
+    const results = await Promise.all(
+      ['Racer', 'racer', 'RACER', 'Racer', 'rAcer', 'racer'].map((username) =>
+        h.request('/api/auth/signup', { method: 'POST', json: { username, password: 'password123' } }),
+      ),
+    );
+    expect(results.filter((r) => r.status === 201)).toHaveLength(1);
+    for (const res of results.filter((r) => r.status !== 201)) expectErrorEnvelope(res, 409, 'USERNAME_TAKEN');
+  });
+
+  it('checks at most LOGIN_RATE_LIMIT passwords when wrong guesses race', async () => {
+    await h.request('/api/auth/signup', { method: 'POST', json: { username: 'guessed', password: 'password123' } });
+    const results = await Promise.all(
+      Array.from({ length: 15 }, () => h.request('/api/auth/login', { method: 'POST', json: { username: 'guessed', password: 'wrong-guess' } })),
+    );
+    expect(results.filter((r) => r.status === 401)).toHaveLength(3);
+    for (const res of results.filter((r) => r.status !== 401)) expectErrorEnvelope(res, 429, 'RATE_LIMITED');
+  });
+});

@@ -57,20 +57,28 @@ const decoyHash = (cost: number) => {
  * Failed logins are rate limited per (username, client address) with a sliding
  * 15-minute log; when the limit is reached every attempt gets 429 until the
  * oldest failure leaves the window. A successful login clears the log.
+ *
+ * Every attempt is logged as a failure *before* the password is checked, under a
+ * per-key advisory lock, and the log is cleared only on success: parallel guesses
+ * therefore each take a slot, and no more than the limit are ever checked.
  */
-async function assertNotRateLimited(em: Em, config: AppConfig, usernameKey: string, clientAddress: string, now: Date) {
-  if (config.loginRateLimit === 0) return;
-  const windowStart = new Date(now.getTime() - RATE_LIMIT_WINDOW_MS);
-  const failures = await em.find(
-    LoginFailure,
-    { usernameKey, clientAddress, failedAt: { $gt: windowStart } },
-    { orderBy: { failedAt: 'desc' }, limit: config.loginRateLimit, fields: ['failedAt'] },
-  );
-  if (failures.length < config.loginRateLimit) return;
-  const oldestCounted = failures[failures.length - 1]!.failedAt;
-  const retryAfterSeconds = Math.max(1, Math.ceil((oldestCounted.getTime() + RATE_LIMIT_WINDOW_MS - now.getTime()) / 1000));
-  throw new AppError('RATE_LIMITED', 'Too many failed login attempts, try again later', undefined, {
-    'Retry-After': String(retryAfterSeconds),
+async function recordAttempt(em: Em, config: AppConfig, usernameKey: string, clientAddress: string, now: Date): Promise<void> {
+  await em.transactional(async (tem) => {
+    await tem.execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [JSON.stringify(['login', usernameKey, clientAddress])]);
+    const windowStart = new Date(now.getTime() - RATE_LIMIT_WINDOW_MS);
+    const failures = await tem.find(
+      LoginFailure,
+      { usernameKey, clientAddress, failedAt: { $gt: windowStart } },
+      { orderBy: { failedAt: 'desc' }, limit: config.loginRateLimit, fields: ['failedAt'] },
+    );
+    if (failures.length >= config.loginRateLimit) {
+      const oldestCounted = failures[failures.length - 1]!.failedAt;
+      const retryAfterSeconds = Math.max(1, Math.ceil((oldestCounted.getTime() + RATE_LIMIT_WINDOW_MS - now.getTime()) / 1000));
+      throw new AppError('RATE_LIMITED', 'Too many failed login attempts, try again later', undefined, {
+        'Retry-After': String(retryAfterSeconds),
+      });
+    }
+    await tem.insert(LoginFailure, { usernameKey, clientAddress, failedAt: now });
   });
 }
 
@@ -81,23 +89,16 @@ export async function login(
   clientAddress: string,
 ): Promise<AuthOutput> {
   const usernameKey = User.keyFor(input.username);
-  const now = new Date();
-  await assertNotRateLimited(em, config, usernameKey, clientAddress, now);
+  const limited = config.loginRateLimit > 0;
+  if (limited) await recordAttempt(em, config, usernameKey, clientAddress, new Date());
 
   const user = await em.findOne(User, { usernameKey });
   const passwordMatches = user
     ? await user.verifyPassword(input.password)
     : await bcrypt.compare(input.password, await decoyHash(config.bcryptCost));
 
-  if (!user || !passwordMatches) {
-    if (config.loginRateLimit > 0) {
-      await em.insert(LoginFailure, { usernameKey, clientAddress, failedAt: now });
-    }
-    throw new AppError('INVALID_CREDENTIALS', 'Invalid username or password');
-  }
-  if (config.loginRateLimit > 0) {
-    await em.nativeDelete(LoginFailure, { usernameKey, clientAddress });
-  }
+  if (!user || !passwordMatches) throw new AppError('INVALID_CREDENTIALS', 'Invalid username or password');
+  if (limited) await em.nativeDelete(LoginFailure, { usernameKey, clientAddress });
   return authResponse(user, config);
 }
 
