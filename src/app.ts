@@ -116,7 +116,7 @@ export function createApp({ orm, config, logger, router = appRouter }: AppDeps):
   });
   app.all('/api/openapi.json', onlyMethods('GET'));
   app.use('/docs', swaggerUi.serve);
-  app.get('/docs', swaggerUi.setup(openApiDocument, { customSiteTitle: 'Storefront API reference' }));
+  app.get('/docs', swaggerUi.setup(openApiDocument, { customSiteTitle: 'Storefront API reference', customCss: '.swagger-ui .topbar { display: none }' }));
 
   const createContext = createContextFactory({ orm, config });
   const logServerError = (error: unknown, req: IncomingMessage) =>

@@ -8,6 +8,8 @@ import { forbidden } from './errors.js';
 export interface ProcedureMeta extends OpenApiMeta {
   /** REST success status when it is not 200 (201 for creations, 204 for deletions). */
   successStatus?: 201 | 204;
+  /** Who may call the procedure; set by the builders below, read by the OpenAPI document. */
+  access?: 'public' | 'user' | 'admin';
 }
 
 const t = initTRPC
@@ -64,6 +66,11 @@ const requireAdmin = t.middleware(({ ctx, next }) => {
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-export const publicProcedure = t.procedure.use(mapErrors).use(rejectUnreadableBody);
-export const protectedProcedure = t.procedure.use(mapErrors).use(requireUser).use(rejectUnreadableBody);
-export const adminProcedure = t.procedure.use(mapErrors).use(requireUser).use(requireAdmin).use(rejectUnreadableBody);
+export const publicProcedure = t.procedure.meta({ access: 'public' }).use(mapErrors).use(rejectUnreadableBody);
+export const protectedProcedure = t.procedure.meta({ access: 'user' }).use(mapErrors).use(requireUser).use(rejectUnreadableBody);
+export const adminProcedure = t.procedure
+  .meta({ access: 'admin' })
+  .use(mapErrors)
+  .use(requireUser)
+  .use(requireAdmin)
+  .use(rejectUnreadableBody);

@@ -1,0 +1,168 @@
+import { forEachOpenApiProcedure } from 'trpc-to-openapi';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appRouter } from '../src/routers/_app.js';
+import type { ProcedureMeta } from '../src/trpc.js';
+import { createHttpHarness, type HttpHarness } from './support/harness.js';
+
+/** Contract §9: the OpenAPI document of every REST route, and the interactive reference at /docs. */
+
+type Access = 'public' | 'user' | 'admin';
+
+/** Every REST route of the contract: method, path, tRPC procedure (§10), success status, who may call it (§3). */
+const CONTRACT_ROUTES: [string, string, string, number, Access][] = [
+  ['POST', '/api/auth/signup', 'auth.signup', 201, 'public'],
+  ['POST', '/api/auth/login', 'auth.login', 200, 'public'],
+  ['GET', '/api/auth/me', 'auth.me', 200, 'user'],
+  ['GET', '/api/products', 'products.list', 200, 'public'],
+  ['GET', '/api/products/search', 'products.search', 200, 'public'],
+  ['GET', '/api/products/{id}', 'products.byId', 200, 'public'],
+  ['POST', '/api/products', 'products.create', 201, 'admin'],
+  ['PUT', '/api/products/{id}', 'products.update', 200, 'admin'],
+  ['DELETE', '/api/products/{id}', 'products.delete', 204, 'admin'],
+  ['GET', '/api/cart', 'cart.get', 200, 'user'],
+  ['POST', '/api/cart/items', 'cart.addItem', 200, 'user'],
+  ['PATCH', '/api/cart/items/{itemId}', 'cart.updateItem', 200, 'user'],
+  ['DELETE', '/api/cart/items/{itemId}', 'cart.removeItem', 200, 'user'],
+  ['DELETE', '/api/cart', 'cart.clear', 200, 'user'],
+  ['POST', '/api/cart/promo-code', 'cart.applyPromoCode', 200, 'user'],
+  ['DELETE', '/api/cart/promo-code', 'cart.removePromoCode', 200, 'user'],
+  ['POST', '/api/checkout', 'checkout.submit', 201, 'user'],
+  ['GET', '/api/orders', 'orders.list', 200, 'user'],
+  ['GET', '/api/orders/{id}', 'orders.byId', 200, 'user'],
+  ['POST', '/api/promo-codes', 'promoCodes.create', 201, 'admin'],
+  ['GET', '/api/promo-codes', 'promoCodes.list', 200, 'admin'],
+  ['GET', '/api/promo-codes/{id}', 'promoCodes.byId', 200, 'admin'],
+  ['PATCH', '/api/promo-codes/{id}', 'promoCodes.update', 200, 'admin'],
+  ['DELETE', '/api/promo-codes/{id}', 'promoCodes.delete', 204, 'admin'],
+];
+
+interface ServedRoute {
+  method: string;
+  path: string;
+  procedure: string;
+  meta: ProcedureMeta;
+}
+
+/** The REST routes the router actually serves. */
+function servedRoutes(): ServedRoute[] {
+  const routes: ServedRoute[] = [];
+  forEachOpenApiProcedure<ProcedureMeta>(appRouter._def.procedures, ({ path, meta }) => {
+    routes.push({ method: meta.openapi.method, path: meta.openapi.path, procedure: path, meta });
+  });
+  return routes;
+}
+
+type Operation = { security?: unknown[]; responses: Record<string, { description: string; content?: Record<string, { schema: unknown }> }> };
+
+let h: HttpHarness;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- an OpenAPI document is inspected as plain JSON
+let doc: any;
+
+beforeAll(async () => {
+  h = await createHttpHarness();
+  const res = await h.request('/api/openapi.json');
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+  doc = res.body;
+});
+afterAll(() => h.close());
+
+const documentedRoutes = () =>
+  Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([path, operations]) =>
+    Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`),
+  );
+const operationOf = (method: string, path: string): Operation => doc.paths[path][method.toLowerCase()];
+
+describe('GET /api/openapi.json', () => {
+  it('is an OpenAPI 3.1 document with a bearer scheme and the error envelope schema', () => {
+    expect(doc.openapi).toBe('3.1.0');
+    expect(doc.info).toMatchObject({ title: expect.any(String), version: expect.any(String) });
+    expect(doc.components.securitySchemes.bearerAuth).toEqual({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+    expect(doc.components.schemas.Error).toMatchObject({
+      required: ['error'],
+      properties: { error: { required: ['code', 'message', 'requestId'], properties: { code: { type: 'string' }, details: {}, requestId: { type: 'string' } } } },
+    });
+  });
+
+  it('documents exactly the procedures that have REST metadata', () => {
+    expect(documentedRoutes().sort()).toEqual(servedRoutes().map((r) => `${r.method} ${r.path}`).sort());
+  });
+
+  it('documents every contract route the router serves with its method', () => {
+    const served = new Set(servedRoutes().map((r) => `${r.method} ${r.path}`));
+    const documented = new Set(documentedRoutes());
+    for (const [method, path] of CONTRACT_ROUTES.filter(([m, p]) => served.has(`${m} ${p}`))) {
+      expect(documented.has(`${method} ${path}`), `${method} ${path}`).toBe(true);
+    }
+  });
+
+  it('covers the whole contract: every route, served by the procedure §10 names, and nothing else', () => {
+    const served = servedRoutes().map((r) => [r.method, r.path, r.procedure]);
+    expect(served.sort()).toEqual(CONTRACT_ROUTES.map(([method, path, procedure]) => [method, path, procedure]).sort());
+  });
+
+  it.each(CONTRACT_ROUTES)('%s %s documents its true success status', (method, path, _procedure, status) => {
+    const operation = operationOf(method, path);
+    const successes = Object.keys(operation.responses).filter((s) => Number(s) < 400);
+    expect(successes).toEqual([String(status)]);
+    if (status === 204) expect(operation.responses['204']!.content).toBeUndefined();
+    else expect(operation.responses[String(status)]!.content!['application/json']!.schema).toBeDefined();
+  });
+
+  it.each(CONTRACT_ROUTES)('%s %s documents its errors in the envelope and bearer security per its access', (method, path, _procedure, _status, access) => {
+    const operation = operationOf(method, path);
+    const errors = Object.entries(operation.responses).filter(([s]) => Number(s) >= 400);
+    for (const [, response] of errors) expect(response.content!['application/json']!.schema).toEqual({ $ref: '#/components/schemas/Error' });
+    const statuses = errors.map(([s]) => Number(s));
+    expect(statuses).toEqual(expect.arrayContaining([500, 503]));
+    if (['POST', 'PUT', 'PATCH'].includes(method)) expect(statuses).toEqual(expect.arrayContaining([400, 413, 415]));
+    if (path.includes('{')) expect(statuses).toContain(404);
+
+    if (access === 'public') {
+      expect(operation.security).toBeUndefined();
+      expect(statuses).not.toContain(403);
+    } else {
+      expect(operation.security).toEqual([{ bearerAuth: [] }]);
+      expect(operation.responses['401']!.description).toContain('UNAUTHORIZED');
+      if (access === 'admin') expect(operation.responses['403']!.description).toBe('FORBIDDEN');
+      else expect(statuses).not.toContain(403);
+    }
+  });
+
+  it('documents the route-specific conflicts and limits', () => {
+    expect(operationOf('POST', '/api/auth/signup').responses['409']!.description).toBe('USERNAME_TAKEN');
+    expect(operationOf('POST', '/api/auth/login').responses['401']!.description).toBe('INVALID_CREDENTIALS');
+    expect(operationOf('POST', '/api/auth/login').responses['429']!.description).toBe('RATE_LIMITED');
+    expect(operationOf('POST', '/api/checkout').responses['409']!.description.split(' or ').sort()).toEqual(
+      ['CART_EMPTY', 'IDEMPOTENCY_KEY_REUSED', 'INSUFFICIENT_STOCK', 'PROMO_CODE_INVALID'],
+    );
+    expect(operationOf('POST', '/api/promo-codes').responses['409']!.description).toBe('PROMO_CODE_TAKEN');
+  });
+
+  it('marks each procedure with the access its middleware enforces', () => {
+    const expected = new Map(CONTRACT_ROUTES.map(([method, path, , , access]) => [`${method} ${path}`, access]));
+    for (const route of servedRoutes()) expect(route.meta.access, `${route.method} ${route.path}`).toBe(expected.get(`${route.method} ${route.path}`));
+  });
+});
+
+describe('GET /docs', () => {
+  it('serves the swagger-ui page with every asset from this server, none from a CDN', async () => {
+    const redirect = await fetch(`${h.baseUrl}/docs`, { redirect: 'manual' });
+    expect([200, 301, 302]).toContain(redirect.status);
+    const page = await fetch(`${h.baseUrl}/docs`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await page.text();
+    expect(html).toContain('swagger-ui');
+
+    const assets = [...html.matchAll(/<(?:script|link)\b[^>]*?(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+    expect(assets.length).toBeGreaterThanOrEqual(3);
+    for (const asset of assets) {
+      expect(asset, asset).not.toMatch(/^(https?:)?\/\//);
+      const res = await fetch(new URL(asset, page.url));
+      expect(res.status, asset).toBe(200);
+    }
+    const init = await (await fetch(new URL('./swagger-ui-init.js', page.url))).text();
+    expect(init).toContain('/api/products/search');
+  });
+});
