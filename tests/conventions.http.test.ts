@@ -247,7 +247,70 @@ describe('order of checks', () => {
   });
 });
 
+describe('order of checks on the catalog routes', () => {
+  const MISSING = '00000000-0000-4000-8000-000000000000';
+  const product = { name: 'Check Order Shoe', price: 10, stock: 1 };
+
+  it('answers a customer’s invalid admin request with 403', async () => {
+    for (const [method, path] of [['POST', '/api/products'], ['PUT', `/api/products/${MISSING}`], ['PUT', '/api/products/not-an-id']]) {
+      const res = await h.request(path, { method, token: customerToken, json: { name: '', price: -1, bogus: true } });
+      expectErrorEnvelope(res, 403, 'FORBIDDEN');
+    }
+    const wrongType = await rawRequest({ method: 'POST', path: '/api/products', headers: { Authorization: `Bearer ${customerToken}`, 'Content-Type': 'text/plain' }, body: 'x' });
+    expectErrorEnvelope(wrongType, 403, 'FORBIDDEN');
+  });
+
+  it('answers no token with 401 before a wrong media type, an oversized body or a missing product', async () => {
+    const wrongType = await rawRequest({ method: 'PUT', path: `/api/products/${MISSING}`, headers: { 'Content-Type': 'text/plain' }, body: 'x' });
+    expectErrorEnvelope(wrongType, 401, 'UNAUTHORIZED');
+    const huge = await h.request('/api/products', { method: 'POST', json: { ...product, description: 'd'.repeat(150_000) } });
+    expectErrorEnvelope(huge, 401, 'UNAUTHORIZED');
+    expectErrorEnvelope(await h.request(`/api/products/${MISSING}`, { method: 'DELETE' }), 401, 'UNAUTHORIZED');
+  });
+
+  it('answers an admin: media type, then validation, then existence', async () => {
+    const wrongType = await rawRequest({ method: 'PUT', path: `/api/products/${MISSING}`, headers: { Authorization: `Bearer ${adminToken}`, 'Content-Type': 'text/plain' }, body: '{}' });
+    expectErrorEnvelope(wrongType, 415, 'UNSUPPORTED_MEDIA_TYPE');
+    const invalid = await h.request(`/api/products/${MISSING}`, { method: 'PUT', token: adminToken, json: { ...product, price: 0 } });
+    expect(expectErrorEnvelope(invalid, 400, 'VALIDATION_ERROR').details).toEqual([{ field: 'price', message: expect.any(String) }]);
+    expectErrorEnvelope(await h.request(`/api/products/${MISSING}`, { method: 'PUT', token: adminToken, json: product }), 404, 'NOT_FOUND');
+    expectErrorEnvelope(await h.request('/api/products/not-an-id', { method: 'PUT', token: adminToken, json: product }), 404, 'NOT_FOUND');
+  });
+
+  it('serves a DELETE without a body or Content-Type, and answers it 204 with no body', async () => {
+    const created = await h.request('/api/products', { method: 'POST', token: adminToken, json: product });
+    expect(created.status).toBe(201);
+    expect(created.headers.get('location')).toBe(`/api/products/${created.body.id}`);
+    const deleted = await rawRequest({ method: 'DELETE', path: `/api/products/${created.body.id}`, headers: { Authorization: `Bearer ${adminToken}` } });
+    expect(deleted.status).toBe(204);
+    expect(deleted.text).toBe('');
+    expectErrorEnvelope(await h.request(`/api/products/${created.body.id}`), 404, 'NOT_FOUND');
+  });
+
+  it('treats a checkout with no body and no Content-Type as {}', async () => {
+    const res = await rawRequest({ method: 'POST', path: '/api/checkout', headers: { Authorization: `Bearer ${customerToken}` } });
+    expectErrorEnvelope(res, 409, 'CART_EMPTY');
+  });
+});
+
 describe('query parameters', () => {
+  it('rejects a repeated known parameter and ignores unknown ones on a real collection', async () => {
+    const repeated = await h.request('/api/products?page=1&page=2');
+    expect(expectErrorEnvelope(repeated, 400, 'VALIDATION_ERROR').details).toEqual([{ field: 'page', message: expect.any(String) }]);
+    const repeatedFilter = await h.request('/api/products?page=1&category=a&category=b');
+    expect(expectErrorEnvelope(repeatedFilter, 400, 'VALIDATION_ERROR').details).toEqual([{ field: 'category', message: expect.any(String) }]);
+    const unknown = await h.request('/api/products?page=1&utm_source=mail&utm_source=again&x=');
+    expect(unknown.status).toBe(200);
+    expect(unknown.body).toMatchObject({ page: 1, limit: 20 });
+  });
+
+  it('answers HEAD on a collection like GET, without a body', async () => {
+    const res = await rawRequest({ method: 'HEAD', path: '/api/products?page=1' });
+    expect(res.status).toBe(200);
+    expect(res.text).toBe('');
+    expect((await rawRequest({ method: 'HEAD', path: '/api/products' })).status).toBe(400);
+  });
+
   it('ignores unknown query parameters, repeated or not', async () => {
     const res = await h.request('/api/auth/me?foo=1&foo=2&bar=', { token: customerToken });
     expect(res.status).toBe(200);
