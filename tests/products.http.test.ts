@@ -432,6 +432,14 @@ describe('GET /api/products: filters', () => {
     expect((await list('category=filter')).body.total).toBe(0);
   });
 
+  it('matches categories holding SQL metacharacters literally', async () => {
+    const category = `O'Neil? \\ 100% _x_ ;--`;
+    const id = await created({ name: 'Odd category', category });
+    const res = await list(`category=${encodeURIComponent(category.toUpperCase())}`);
+    expect(res.body.items.map((p: { id: string }) => p.id)).toEqual([id]);
+    expect((await list(`category=${encodeURIComponent(`O'Neil? \\ 100% _y_ ;--`)}`)).body.total).toBe(0);
+  });
+
   it('treats price bounds as inclusive', async () => {
     const both = await list('category=filter-a&minPrice=19.99&maxPrice=20');
     expect(names(both)).toEqual(['F2', 'F3']);
@@ -492,9 +500,12 @@ describe('exact totals after writes', () => {
     expect(await total(query)).toBe(1);
   });
 
-  it('stays exact under racing creates', async () => {
+  it('stays exact under racing creates and reads', async () => {
     const before = await total('?page=1');
-    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => createViaApi({ name: `Racer ${i}`, price: 3, category: 'racers' })));
+    const [results] = await Promise.all([
+      Promise.all(Array.from({ length: 8 }, (_, i) => createViaApi({ name: `Racer ${i}`, price: 3, category: 'racers' }))),
+      Promise.all(Array.from({ length: 8 }, () => total('?page=1&category=racers'))),
+    ]);
     expect(results.every((r) => r.status === 201)).toBe(true);
     expect(await total('?page=1')).toBe(before + 8);
     expect(await total('?page=1&category=racers')).toBe(8);
@@ -585,6 +596,25 @@ describe('repeated pages after writes', () => {
     await deleteViaApi(gone);
     await h.db.orm.em.getConnection().execute('update product set stock = 0 where id = ?', [sold]);
     expect((await itemsOf('category=shrinking&inStock=true&sort=name_asc')).map((p) => p.id)).toEqual([kept]);
+  });
+});
+
+describe('routing', () => {
+  it('answers unsupported methods with 405 and the allowed ones', async () => {
+    const onItem = await h.request(`/api/products/${UNKNOWN_ID}`, { method: 'PATCH', token: admin, json: {} });
+    expectErrorEnvelope(onItem, 405, 'METHOD_NOT_ALLOWED');
+    expect(onItem.headers.get('allow')?.split(', ')).toEqual(expect.arrayContaining(['DELETE', 'GET', 'PUT']));
+    expect(onItem.headers.get('allow')).not.toContain('POST');
+    const onCollection = await h.request('/api/products', { method: 'DELETE', token: admin });
+    expectErrorEnvelope(onCollection, 405, 'METHOD_NOT_ALLOWED');
+    expect(onCollection.headers.get('allow')?.split(', ')).toEqual(expect.arrayContaining(['GET', 'POST']));
+    expect(onCollection.headers.get('allow')).not.toContain('DELETE');
+  });
+
+  it('routes /api/products/search to the search, not to a product id', async () => {
+    const res = await get('/api/products/search?page=1&q=anything');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ page: 1, limit: 20, items: [] });
   });
 });
 

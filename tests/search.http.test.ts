@@ -170,6 +170,15 @@ describe('GET /api/products/search: filters and pagination', () => {
     expect(error.details).toEqual(expect.arrayContaining([expect.objectContaining({ field })]));
   });
 
+  it('says what is wrong with q', async () => {
+    const missing = expectErrorEnvelope(await h.request('/api/products/search?page=1'), 400, 'VALIDATION_ERROR');
+    expect(missing.details).toEqual([{ field: 'q', message: 'Required' }]);
+    const blank = expectErrorEnvelope(await h.request('/api/products/search?page=1&q=%20'), 400, 'VALIDATION_ERROR');
+    expect(blank.details).toEqual([{ field: 'q', message: 'Required' }]);
+    const long = expectErrorEnvelope(await h.request(`/api/products/search?page=1&q=${'a'.repeat(101)}`), 400, 'VALIDATION_ERROR');
+    expect(long.details).toEqual([{ field: 'q', message: 'Must be at most 100 characters' }]);
+  });
+
   it('accepts 100 characters after trimming', async () => {
     const res = await h.request(`/api/products/search?page=1&q=${encodeURIComponent(`  ${'a'.repeat(100)}  `)}`);
     expect(res.status).toBe(200);

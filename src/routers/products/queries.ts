@@ -141,10 +141,10 @@ function toFetchedPage(em: Em, rows: Row[]): FetchedPage & { total: number | nul
 /**
  * One statement, so one snapshot and one round trip: the catalog version, the
  * page, and (with `count`) the total. When counting, the page is skipped if it
- * starts past the end. The page subquery walks only ids and sort keys (an
- * index-only scan for list orders, however deep the offset); whole rows are
- * read for the page alone. Only the outermost ORDER BY guarantees the order of
- * the result, so it re-applies the order to the page's rows.
+ * starts past the end. The page subquery walks only ids and sort keys (mostly
+ * an index-only scan, which keeps deep offsets cheap); whole rows are read for
+ * the page alone. Only the outermost ORDER BY guarantees the order of the
+ * result, so it re-applies the order to the page's rows.
  */
 export async function fetchPage(em: Em, query: CatalogQuery, window: PageWindow, count: true): Promise<FetchedPage & { total: number }>;
 export async function fetchPage(em: Em, query: CatalogQuery, window: PageWindow, count: false): Promise<FetchedPage>;

@@ -16,7 +16,7 @@ const MAX_ATTRIBUTES = 50;
 const productName = z.string().trim().min(1, 'Required').max(200, 'Must be at most 200 characters');
 
 /** Optional trimmed text where blank counts as missing (contract §1), so it falls back to `null`. */
-const optionalName = (max: number) =>
+const optionalTrimmedText = (max: number) =>
   z
     .string()
     .trim()
@@ -38,7 +38,7 @@ const attributeValue = z.union([z.string().max(500, 'Must be at most 500 charact
   error: 'Must be a string, a finite number or a boolean',
 });
 
-export const attributesInput = z
+const attributesInput = z
   .record(z.string().regex(ATTRIBUTE_KEY, 'Keys must match ^[a-zA-Z][a-zA-Z0-9_]{0,39}$'), attributeValue)
   .refine((attributes) => Object.keys(attributes).length <= MAX_ATTRIBUTES, `At most ${MAX_ATTRIBUTES} keys`);
 
@@ -49,7 +49,7 @@ const productFields = {
   description: z.string().max(5000, 'Must be at most 5000 characters').default(''),
   price: moneyInput({ min: 0, exclusiveMin: true, max: 1_000_000 }),
   imageUrl: httpUrl.nullable().default(null),
-  category: optionalName(64),
+  category: optionalTrimmedText(64),
   attributes: attributesInput.default({}),
 };
 
@@ -85,7 +85,11 @@ export const listProductsInput = z
 
 export const searchProductsInput = z
   .object({
-    q: trimmedText(100).pipe(z.string({ error: 'Required' })),
+    q: z
+      .string({ error: (issue) => (issue.input === undefined ? 'Required' : 'Must be a single text value') })
+      .trim()
+      .min(1, 'Required')
+      .max(100, 'Must be at most 100 characters'),
     ...filterFields,
   })
   .refine(priceRangeIsOrdered, priceRangeIssue);
@@ -111,4 +115,3 @@ export type UpdateProductInput = z.infer<typeof updateProductInput>;
 export type ListProductsInput = z.infer<typeof listProductsInput>;
 export type SearchProductsInput = z.infer<typeof searchProductsInput>;
 export type ProductOutput = z.infer<typeof productOutput>;
-export type ProductPageOutput = z.infer<typeof productPageOutput>;
