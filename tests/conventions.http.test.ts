@@ -252,7 +252,8 @@ describe('order of checks on the catalog routes', () => {
   const product = { name: 'Check Order Shoe', price: 10, stock: 1 };
 
   it('answers a customer’s invalid admin request with 403', async () => {
-    for (const [method, path] of [['POST', '/api/products'], ['PUT', `/api/products/${MISSING}`], ['PUT', '/api/products/not-an-id']]) {
+    const routes: [string, string][] = [['POST', '/api/products'], ['PUT', `/api/products/${MISSING}`], ['PUT', '/api/products/not-an-id']];
+    for (const [method, path] of routes) {
       const res = await h.request(path, { method, token: customerToken, json: { name: '', price: -1, bogus: true } });
       expectErrorEnvelope(res, 403, 'FORBIDDEN');
     }
