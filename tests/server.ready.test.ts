@@ -69,6 +69,16 @@ describe.skipIf(!serverUrl())('database outage (PostgreSQL through a TCP proxy)'
       expect(ready.text).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|postgres/i);
       expectErrorEnvelope(await get('/api/auth/me', { headers: { Authorization: `Bearer ${token}` } }), 503, 'SERVICE_UNAVAILABLE');
       expectErrorEnvelope(await login(), 503, 'SERVICE_UNAVAILABLE');
+      for (const [method, path] of [
+        ['GET', '/api/products?page=1'],
+        ['GET', '/api/products/search?q=shoe&page=1'],
+        ['GET', '/api/cart'],
+        ['POST', '/api/checkout'],
+        ['GET', '/api/orders?page=1'],
+      ] as const) {
+        const res = await get(path, { method, headers: { Authorization: `Bearer ${token}` } });
+        expectErrorEnvelope(res, 503, 'SERVICE_UNAVAILABLE');
+      }
       const overTrpc = await get('/trpc/auth.me', { headers: { Authorization: `Bearer ${token}` } });
       expect(overTrpc.status).toBe(503);
       expect(overTrpc.body.error.data.appCode).toBe('SERVICE_UNAVAILABLE');
