@@ -34,17 +34,17 @@ interface SchemaDef {
 
 const COERCIBLE = new Set(['number', 'boolean', 'bigint', 'date']);
 
+// Schemas are shared between procedures (and apps, in tests): each definition is pinned once.
+const visitedDefs = new WeakSet<SchemaDef>();
+
 /**
  * The adapter switches on `coerce` for every number/boolean/date field of an input
  * object, bodies included, and the schemas are shared with /trpc: afterwards `"5"`,
  * `true` and `null` would pass as numbers and `"false"` as `true`. Pinning the flag
  * keeps inputs as strict as their schemas say (explicit `z.coerce` is left alone).
  */
-const visitedDefs = new WeakSet<SchemaDef>();
-
 function keepStrict(schema: unknown): void {
   const def = (schema as { _zod?: { def?: SchemaDef } } | undefined)?._zod?.def;
-  // Schemas are shared between procedures (and apps, in tests): each definition is pinned once.
   if (!def || visitedDefs.has(def)) return;
   visitedDefs.add(def);
   if (COERCIBLE.has(def.type)) {
