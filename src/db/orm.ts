@@ -50,7 +50,14 @@ export function ormOptions(target: DatabaseTarget = {}) {
   // Both drivers share the SQL stack; typing them as the common base lets the choice happen at runtime.
   const driver: new (config: Configuration) => AbstractSqlDriver = target.url ? PostgreSqlDriver : PgliteDriver;
   if (target.url) {
-    return defineConfig<AbstractSqlDriver>({ ...common, driver, clientUrl: target.url, pool: { min: 0, max: 10 } });
+    return defineConfig<AbstractSqlDriver>({
+      ...common,
+      driver,
+      clientUrl: target.url,
+      pool: { min: 0, max: 10 },
+      // A database that stops answering must fail requests (503) rather than hold them and the pool forever.
+      driverOptions: { connectionTimeoutMillis: 5000 },
+    });
   }
   const dataDir = target.embeddedDir ?? EMBEDDED_DATA_DIR;
   if (!dataDir.startsWith('memory:')) mkdirSync(path.dirname(dataDir), { recursive: true });
@@ -60,6 +67,11 @@ export function ormOptions(target: DatabaseTarget = {}) {
 /** Opens the ORM and brings the schema up to date (contract §11: migrations run at startup). */
 export async function openDatabase(target: DatabaseTarget = {}): Promise<Orm> {
   const orm = await MikroORM.init(ormOptions(target));
-  await orm.migrator.up();
+  try {
+    await orm.migrator.up();
+  } catch (error) {
+    await orm.close(true);
+    throw error;
+  }
   return orm;
 }
