@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { cpuSecondsOf } from './processes.js';
 
 /**
  * Average number of the server's database connections in each state while a
@@ -8,6 +9,8 @@ import type pg from 'pg';
  */
 export interface DatabaseActivity {
   samples: number;
+  /** CPU seconds the server's PostgreSQL backends used (PostgreSQL runs on this machine). */
+  cpuSeconds: number;
   running: number;
   lockWait: number;
   otherWait: number;
@@ -19,7 +22,8 @@ export interface ActivitySampler {
 }
 
 const SAMPLE = `
-  select count(*) filter (where state = 'active' and wait_event_type is null) as running,
+  select array_agg(pid) as pids,
+         count(*) filter (where state = 'active' and wait_event_type is null) as running,
          count(*) filter (where state = 'active' and wait_event_type = 'Lock') as lock_wait,
          count(*) filter (where state = 'active' and wait_event_type not in ('Lock', 'Client')) as other_wait,
          count(*) filter (where state like 'idle in transaction%') as idle_in_transaction
@@ -28,6 +32,7 @@ const SAMPLE = `
     and pid <> pg_backend_pid() and application_name <> 'storefront-bench'`;
 
 interface SampleRow {
+  pids: number[] | null;
   running: string;
   lock_wait: string;
   other_wait: string;
@@ -37,12 +42,20 @@ interface SampleRow {
 /** Samples on its own connection (`client` must be used by nothing else meanwhile). */
 export function sampleDatabaseActivity(client: pg.Client, intervalMs = 100): ActivitySampler {
   const totals = { samples: 0, running: 0, lockWait: 0, otherWait: 0, idleInTransaction: 0 };
+  // Per backend: CPU seconds when first and last seen, so backends opened mid-run count from their start.
+  const backends = new Map<number, { first: number; last: number }>();
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
       const { rows } = await client.query<SampleRow>(SAMPLE);
       const row = rows[0];
       if (row) {
+        for (const pid of row.pids ?? []) {
+          const cpu = cpuSecondsOf(pid);
+          const seen = backends.get(pid);
+          if (seen) seen.last = Math.max(seen.last, cpu);
+          else backends.set(pid, { first: totals.samples === 0 ? cpu : 0, last: cpu });
+        }
         totals.samples += 1;
         totals.running += Number(row.running);
         totals.lockWait += Number(row.lock_wait);
@@ -57,8 +70,10 @@ export function sampleDatabaseActivity(client: pg.Client, intervalMs = 100): Act
     stop: async () => {
       stopped = true;
       await loop;
+      const cpuSeconds = [...backends.values()].reduce((sum, { first, last }) => sum + (last - first), 0);
       return {
         samples: totals.samples,
+        cpuSeconds: Math.round(cpuSeconds * 100) / 100,
         running: average(totals.running),
         lockWait: average(totals.lockWait),
         otherWait: average(totals.otherWait),

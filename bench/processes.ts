@@ -42,6 +42,21 @@ export async function runScript(script: string, args: string[], env: NodeJS.Proc
   }
 }
 
+/** /proc reports CPU times in USER_HZ ticks, which Linux fixes at 100 per second for user space. */
+const TICKS_PER_SECOND = 100;
+
+/** User + system CPU seconds a process has used so far (0 once it is gone). */
+export function cpuSecondsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
 function readRssKb(pid: number): number {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -169,6 +184,11 @@ export class ServerProcess {
       await sleep(200);
     }
     throw new Error(`${this.name} was not ready within ${timeoutMs / 1000} s:\n${this.firstLogLines.join('\n')}`);
+  }
+
+  /** CPU seconds the server process has used so far. */
+  cpuSeconds(): number {
+    return this.workerPid === undefined ? 0 : cpuSecondsOf(this.workerPid);
   }
 
   rssMb(): number {

@@ -13,11 +13,15 @@ export interface ScenarioReport {
   /** Highest RSS of the server process while the scenario ran. */
   rssMb?: number;
   database?: DatabaseActivity;
+  /** CPU time per request (per checkout) spent in the server process and in its PostgreSQL backends. */
+  cpu?: { serverMsPerRequest: number; databaseMsPerRequest: number };
   /** The machine's 1-minute load average when the scenario ended. */
   loadAverage?: number;
   /** Id of the reference-server scenario this one is compared with. */
   referenceId?: string;
   ratioToReference?: number;
+  /** The reference's CPU per request (app + db) over this scenario's: the same comparison, insensitive to other load. */
+  cpuRatioToReference?: number;
 }
 
 export interface CheckoutReport extends ScenarioReport {
@@ -59,7 +63,7 @@ const fixed = (value: number | undefined, digits = 1) => (value === undefined ? 
 function row(report: ScenarioReport, throughput?: number): string[] {
   const result = report.result;
   if (report.status === 'unavailable' || !result) {
-    return [`${report.id}. ${report.name}`, 'unavailable', '', '', '', '', '', '', '', '', report.reason ?? ''];
+    return [`${report.id}. ${report.name}`, 'unavailable', '', '', '', '', '', '', '', '', '', report.reason ?? ''];
   }
   return [
     `${report.id}. ${report.name}`,
@@ -70,9 +74,13 @@ function row(report: ScenarioReport, throughput?: number): string[] {
     String(result.non2xx),
     String(result.errors),
     fixed(report.rssMb, 0),
+    report.cpu ? `${fixed(report.cpu.serverMsPerRequest, 2)}+${fixed(report.cpu.databaseMsPerRequest, 2)}` : '',
     report.database ? `${fixed(report.database.running)}/${fixed(report.database.lockWait)}/${fixed(report.database.idleInTransaction)}` : '',
     fixed(report.loadAverage),
-    report.ratioToReference === undefined ? '' : `${fixed(report.ratioToReference * 100, 0)}% of ${report.referenceId}`,
+    report.ratioToReference === undefined
+      ? ''
+      : `${fixed(report.ratioToReference * 100, 0)}% of ${report.referenceId}` +
+        (report.cpuRatioToReference === undefined ? '' : ` (by CPU: ${fixed(report.cpuRatioToReference * 100, 0)}%)`),
   ];
 }
 
@@ -86,7 +94,7 @@ function renderTable(header: string[], rows: string[][]): string {
 }
 
 export function renderReport(report: BenchReport): string {
-  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'non-2xx', 'errors', 'RSS MB', 'DB run/lock/idle-tx', 'load', 'vs reference'];
+  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'non-2xx', 'errors', 'RSS MB', 'CPU ms app+db', 'DB run/lock/idle-tx', 'load', 'vs reference'];
   const rows = [
     ...report.reference.map((r) => row(r)),
     ...report.scenarios.map((s) => row(s)),
@@ -107,6 +115,8 @@ export function renderReport(report: BenchReport): string {
     '',
     renderTable(header, rows),
     '',
+    'CPU ms app+db: CPU time per request (per order for checkout) in the server process + in its PostgreSQL backends;',
+    '  unlike req/s it hardly changes when other work competes for the cores, so it is the figure to compare between runs.',
     'DB run/lock/idle-tx: average server connections running in PostgreSQL / waiting for a row lock / idle inside an open transaction.',
     'load: 1-minute load average when the scenario ended; the bench alone keeps it near the core count, far above means other work competed.',
     '',

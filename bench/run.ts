@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import { CHECKOUT_STOCK, checkSearchText, connect, generateCatalog, prepareWorkload, resetSchema, serverVersion, type Workload } from './catalog.js';
 import { sampleDatabaseActivity } from './db-activity.js';
-import { call, drive, isMissingRoute, describeAnswer } from './load.js';
+import { call, drive, isMissingRoute, describeAnswer, type RequestShape } from './load.js';
 import { parseOptions, usage, type BenchOptions } from './options.js';
 import { killAllServers, projectRoot, ServerProcess, stopAllServers } from './processes.js';
 import { renderReport, type BenchReport, type CheckoutReport, type ScenarioReport } from './report.js';
@@ -26,6 +26,12 @@ const LINES_PER_CART = 3;
 
 /** 1-minute load average: anything well above what the bench itself causes means the numbers are disturbed. */
 const loadAverage = () => Math.round((os.loadavg()[0] ?? 0) * 100) / 100;
+
+/** CPU milliseconds per request: unlike req/s, barely disturbed by other work competing for the cores. */
+const cpuPerUnit = (serverSeconds: number, databaseSeconds: number, requests: number) => ({
+  serverMsPerRequest: requests === 0 ? 0 : Math.round((serverSeconds * 1000 * 1000) / requests) / 1000,
+  databaseMsPerRequest: requests === 0 ? 0 : Math.round((databaseSeconds * 1000 * 1000) / requests) / 1000,
+});
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
@@ -55,11 +61,13 @@ async function measure(server: ServerProcess, scenario: Scenario, options: Bench
   if (options.warmup > 0) await drive(server.baseUrl, scenario.shape, options.connections, options.warmup);
   const rss = server.sampleRss();
   const activity = sampleDatabaseActivity(monitor.activity);
+  const cpuBefore = server.cpuSeconds();
   const result = await drive(server.baseUrl, scenario.shape, options.connections, options.duration);
+  const serverCpu = server.cpuSeconds() - cpuBefore;
   const rssMb = rss.stop();
   const database = await activity.stop();
   log(`${scenario.id}. ${scenario.name}: ${result.reqPerSec} req/s, p99 ${result.p99Ms} ms, ${result.non2xx} non-2xx, ${result.errors} errors`);
-  return { ...report, result, rssMb, database, loadAverage: loadAverage() };
+  return { ...report, result, rssMb, database, cpu: cpuPerUnit(serverCpu, database.cpuSeconds, result.requests), loadAverage: loadAverage() };
 }
 
 function apiEnvironment(databaseUrl: string): NodeJS.ProcessEnv {
@@ -76,6 +84,18 @@ function apiEnvironment(databaseUrl: string): NodeJS.ProcessEnv {
   };
 }
 
+/**
+ * A freshly started server runs its first requests unoptimised (JIT, lazy
+ * initialisation, heap growth); without this, whichever scenario runs first
+ * would pay for it. Cycles through every scenario's requests.
+ */
+async function warmUpServer(server: ServerProcess, scenarios: Scenario[], options: BenchOptions): Promise<void> {
+  if (options.warmup === 0) return;
+  let next = 0;
+  const mixed: RequestShape = { method: 'GET', next: () => scenarios[next++ % scenarios.length]!.shape.next() };
+  await drive(server.baseUrl, mixed, options.connections, options.warmup * scenarios.length);
+}
+
 async function measureReference(options: BenchOptions, workload: Workload, monitor: Monitor): Promise<ScenarioReport[]> {
   log('starting the reference server');
   const reference = await ServerProcess.start(
@@ -86,8 +106,10 @@ async function measureReference(options: BenchOptions, workload: Workload, monit
     SERVER_START_TIMEOUT_MS,
   );
   try {
+    const scenarios = referenceScenarios(workload);
+    await warmUpServer(reference, scenarios, options);
     const reports: ScenarioReport[] = [];
-    for (const scenario of referenceScenarios(workload)) reports.push(await measure(reference, scenario, options, monitor));
+    for (const scenario of scenarios) reports.push(await measure(reference, scenario, options, monitor));
     return reports;
   } finally {
     await reference.stop();
@@ -120,8 +142,10 @@ async function measureApi(client: pg.Client, options: BenchOptions, workload: Wo
   const api = await ServerProcess.start('API', 'src/server.ts', apiEnvironment(options.databaseUrl), '/ready', SERVER_START_TIMEOUT_MS);
   const lifetimeRss = api.sampleRss(500);
   try {
+    const catalog = catalogScenarios(workload, options.products);
+    await warmUpServer(api, catalog, options);
     const scenarios: ScenarioReport[] = [];
-    for (const scenario of catalogScenarios(workload, options.products)) scenarios.push(await measure(api, scenario, options, monitor));
+    for (const scenario of catalog) scenarios.push(await measure(api, scenario, options, monitor));
 
     const checkout: CheckoutReport = {
       id: '9',
@@ -142,9 +166,12 @@ async function measureApi(client: pg.Client, options: BenchOptions, workload: Wo
       log(`checking out ${shoppers.checkout.length} carts, ${options.checkoutConcurrency} at a time`);
       const rss = api.sampleRss();
       const activity = sampleDatabaseActivity(monitor.activity);
+      const cpuBefore = api.cpuSeconds();
       const run = await checkoutAll(api.baseUrl, shoppers.checkout, options.checkoutConcurrency);
+      const serverCpu = api.cpuSeconds() - cpuBefore;
       checkout.rssMb = rss.stop();
       checkout.database = await activity.stop();
+      checkout.cpu = cpuPerUnit(serverCpu, checkout.database.cpuSeconds, run.result.requests);
       checkout.loadAverage = loadAverage();
       if (isMissingRouteOnly(run.result.statusCodes)) {
         checkout.reason = 'not implemented yet: POST /api/checkout answered 404';
@@ -167,11 +194,18 @@ async function measureApi(client: pg.Client, options: BenchOptions, workload: Wo
 /** Checkout is the only POST measured; when every answer is a 404 the route is not there yet. */
 const isMissingRouteOnly = (statusCodes: Record<string, number>) => Object.keys(statusCodes).length === 1 && statusCodes['404'] !== undefined;
 
+const cpuMs = (report: ScenarioReport) => (report.cpu ? report.cpu.serverMsPerRequest + report.cpu.databaseMsPerRequest : 0);
+const ratio = (part: number, whole: number) => Math.round((part / whole) * 1000) / 1000;
+
 function withReferenceRatios(scenarios: ScenarioReport[], reference: ScenarioReport[]): ScenarioReport[] {
   return scenarios.map((scenario) => {
-    const floor = reference.find((r) => r.id === scenario.referenceId)?.result;
-    if (!scenario.result || !floor || floor.reqPerSec === 0) return scenario;
-    return { ...scenario, ratioToReference: Math.round((scenario.result.reqPerSec / floor.reqPerSec) * 1000) / 1000 };
+    const floor = reference.find((r) => r.id === scenario.referenceId);
+    if (!scenario.result || !floor?.result || floor.result.reqPerSec === 0) return scenario;
+    return {
+      ...scenario,
+      ratioToReference: ratio(scenario.result.reqPerSec, floor.result.reqPerSec),
+      ...(cpuMs(scenario) > 0 ? { cpuRatioToReference: ratio(cpuMs(floor), cpuMs(scenario)) } : {}),
+    };
   });
 }
 
