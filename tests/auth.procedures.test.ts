@@ -1,12 +1,11 @@
-import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContextInner } from '../src/context/context.js';
 import { LoginFailure } from '../src/entities/LoginFailure.js';
 import { User } from '../src/entities/User.js';
-import { AppError } from '../src/errors.js';
 import { createCaller } from '../src/routers/_app.js';
 import { ensureAdminAccount } from '../src/routers/auth/service.js';
 import { createHarness, testConfig, type Harness } from './support/harness.js';
+import { failure } from './support/errors.js';
 
 /** Contract §3 at the procedure level (createCaller, no HTTP), plus the admin bootstrap of §11. */
 
@@ -18,20 +17,6 @@ afterAll(() => h.close());
 
 /** A caller as seen from one client address. */
 const from = (clientAddress: string) => createCaller(createContextInner({ em: h.db.orm.em.fork(), config: h.config, clientAddress }));
-
-/** The contract error a procedure call failed with. */
-async function failure(call: Promise<unknown>): Promise<AppError> {
-  const error = await call.then(
-    () => {
-      throw new Error('expected the call to fail');
-    },
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TRPCError);
-  const cause = (error as TRPCError).cause;
-  expect(cause).toBeInstanceOf(AppError);
-  return cause as AppError;
-}
 
 const WINDOW_MS = 15 * 60 * 1000;
 

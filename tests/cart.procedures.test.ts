@@ -5,9 +5,9 @@ import { PromoCode } from '../src/entities/PromoCode.js';
 import { PromoRedemption } from '../src/entities/PromoRedemption.js';
 import type { User } from '../src/entities/User.js';
 import { createContextInner } from '../src/context/context.js';
-import { toAppError } from '../src/error-mapping.js';
 import { createCaller } from '../src/routers/_app.js';
 import { createHarness, type Harness } from './support/harness.js';
+import { expectAppError } from './support/errors.js';
 
 /** Contract §5 through createCaller: every cart rule and invariant, no HTTP. */
 
@@ -53,17 +53,6 @@ async function createPromo(opts: Partial<Pick<PromoCode, 'type' | 'value' | 'act
   });
   await em.flush();
   return promo;
-}
-
-async function expectAppError(promise: Promise<unknown>, code: string) {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, `expected ${code}`).toBeDefined();
-  const appError = toAppError(error);
-  expect(appError.code).toBe(code);
-  return appError;
 }
 
 async function customer(): Promise<User> {

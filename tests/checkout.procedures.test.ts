@@ -6,10 +6,10 @@ import { Product } from '../src/entities/Product.js';
 import { PromoCode } from '../src/entities/PromoCode.js';
 import { PromoRedemption } from '../src/entities/PromoRedemption.js';
 import type { User } from '../src/entities/User.js';
-import { toAppError } from '../src/error-mapping.js';
 import { createCaller } from '../src/routers/_app.js';
 import { requestFingerprint } from '../src/routers/checkout/idempotency.js';
 import { createHarness, type Harness } from './support/harness.js';
+import { expectAppError } from './support/errors.js';
 
 /** Contract §6 through createCaller: every checkout rule, including idempotency. */
 
@@ -57,17 +57,6 @@ const orderCount = (user: User) => h.db.orm.em.fork().count(Order, { user: user.
 function callerWithContext(user: User, idempotencyKey?: string) {
   const ctx = createContextInner({ em: h.db.orm.em.fork(), config: h.config, user, idempotencyKey });
   return { caller: createCaller(ctx), headers: ctx.responseHeaders };
-}
-
-async function expectAppError(promise: Promise<unknown>, code: string) {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, `expected ${code}`).toBeDefined();
-  const appError = toAppError(error);
-  expect(appError.code).toBe(code);
-  return appError;
 }
 
 async function customerWithCart(lines: Array<{ product: Product; quantity: number }>) {

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toAppError } from '../src/error-mapping.js';
 import { Order, OrderItem } from '../src/entities/Order.js';
 import type { User } from '../src/entities/User.js';
-import type { AppError } from '../src/errors.js';
 import { createHarness, type Harness } from './support/harness.js';
+import { failure } from './support/errors.js';
 
 let h: Harness;
 let alice: User;
@@ -14,16 +13,6 @@ beforeAll(async () => {
   bob = (await h.createUser()).user;
 });
 afterAll(() => h.close());
-
-async function failure(promise: Promise<unknown>): Promise<AppError> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected the call to fail');
-    },
-    (e: unknown) => e,
-  );
-  return toAppError(error);
-}
 
 interface Line {
   name: string;

@@ -1,10 +1,9 @@
-import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoCatalog, seedDemoCatalog } from '../src/db/seed.js';
 import { Product } from '../src/entities/Product.js';
 import type { User } from '../src/entities/User.js';
-import { toAppError } from '../src/error-mapping.js';
 import { createHarness, type Harness } from './support/harness.js';
+import { expectAppError } from './support/errors.js';
 
 let h: Harness;
 let admin: User;
@@ -16,19 +15,6 @@ beforeAll(async () => {
   customer = (await h.createUser()).user;
 });
 afterAll(() => h.close());
-
-async function expectAppError(call: Promise<unknown>, code: string, field?: string) {
-  const error = await call.then(
-    () => {
-      throw new Error(`expected ${code}`);
-    },
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TRPCError);
-  const appError = toAppError(error);
-  expect(appError.code).toBe(code);
-  if (field) expect(appError.details).toEqual(expect.arrayContaining([expect.objectContaining({ field })]));
-}
 
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
 

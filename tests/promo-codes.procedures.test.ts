@@ -4,10 +4,10 @@ import { Order } from '../src/entities/Order.js';
 import { PromoCode } from '../src/entities/PromoCode.js';
 import { PromoRedemption } from '../src/entities/PromoRedemption.js';
 import type { User } from '../src/entities/User.js';
-import type { AppError } from '../src/errors.js';
 import { assertPromoCodeUsable, redeemPromoCode } from '../src/routers/promo-codes/redemption.js';
 import { parseOffsetDateTime } from '../src/routers/promo-codes/schemas.js';
 import { createHarness, type Harness } from './support/harness.js';
+import { failure } from './support/errors.js';
 
 let h: Harness;
 let admin: User;
@@ -20,16 +20,6 @@ beforeAll(async () => {
 afterAll(() => h.close());
 
 const adminApi = () => h.caller(admin).promoCodes;
-
-async function failure(promise: Promise<unknown>): Promise<AppError> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected the call to fail');
-    },
-    (e: unknown) => e,
-  );
-  return toAppError(error);
-}
 
 async function validationFields(promise: Promise<unknown>): Promise<string[]> {
   const error = await failure(promise);
