@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Em } from '../../db/orm.js';
 import type { Product } from '../../entities/Product.js';
 import {
@@ -10,28 +11,6 @@ import {
   type PageWindow,
 } from './queries.js';
 
-/** Least-recently-used map: a Map iterates in insertion order, so re-inserting on use keeps the oldest first. */
-class LruCache<V> {
-  readonly #entries = new Map<string, V>();
-
-  constructor(private readonly capacity: number) {}
-
-  get(key: string): V | undefined {
-    const entry = this.#entries.get(key);
-    if (entry !== undefined) {
-      this.#entries.delete(key);
-      this.#entries.set(key, entry);
-    }
-    return entry;
-  }
-
-  set(key: string, entry: V): void {
-    this.#entries.delete(key);
-    this.#entries.set(key, entry);
-    if (this.#entries.size > this.capacity) this.#entries.delete(this.#entries.keys().next().value!);
-  }
-}
-
 interface CachedTotal {
   version: string;
   total: number;
@@ -43,9 +22,9 @@ interface CachedPage extends CachedTotal {
 
 interface CatalogCache {
   /** Per matching set (filters and search words), shared by every page and sort order. */
-  totals: LruCache<CachedTotal>;
+  totals: LRUCache<string, CachedTotal>;
   /** Which products, in which order, make up one page; at most 100 ids each. */
-  pages: LruCache<CachedPage>;
+  pages: LRUCache<string, CachedPage>;
 }
 
 /** One cache per ORM instance (connection pool), so never shared between databases. */
@@ -55,7 +34,7 @@ function cacheFor(em: Em): CatalogCache {
   const driver = em.getDriver();
   let cache = caches.get(driver);
   if (!cache) {
-    cache = { totals: new LruCache(5000), pages: new LruCache(2000) };
+    cache = { totals: new LRUCache({ max: 5000 }), pages: new LRUCache({ max: 2000 }) };
     caches.set(driver, cache);
   }
   return cache;
