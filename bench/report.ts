@@ -2,6 +2,16 @@ import type { DatabaseActivity } from './db-activity.js';
 import type { LoadResult } from './load.js';
 import type { CheckoutVerification } from './shoppers.js';
 
+export interface CpuReport {
+  /** CPU time per request (per checkout) in the server process and in its PostgreSQL backends. */
+  serverMsPerRequest: number;
+  databaseMsPerRequest: number;
+  /** Cores the bench process itself (autocannon) kept busy. */
+  loadGeneratorCores: number;
+  /** Cores kept busy by everything else on the machine: other work competing with the measurement. */
+  otherCores: number;
+}
+
 export interface ScenarioReport {
   id: string;
   name: string;
@@ -13,10 +23,7 @@ export interface ScenarioReport {
   /** Highest RSS of the server process while the scenario ran. */
   rssMb?: number;
   database?: DatabaseActivity;
-  /** CPU time per request (per checkout) spent in the server process and in its PostgreSQL backends. */
-  cpu?: { serverMsPerRequest: number; databaseMsPerRequest: number };
-  /** The machine's 1-minute load average when the scenario ended. */
-  loadAverage?: number;
+  cpu?: CpuReport;
   /** Id of the reference-server scenario this one is compared with. */
   referenceId?: string;
   ratioToReference?: number;
@@ -41,7 +48,7 @@ export interface TargetReport {
 
 export interface BenchReport {
   generatedAt: string;
-  machine: { cores: number; cpuModel: string; memoryMb: number; node: string; postgres: string; loadAverageAtStart: number; note: string };
+  machine: { cores: number; cpuModel: string; memoryMb: number; node: string; postgres: string; note: string };
   catalog: {
     products: number;
     outOfStock: number;
@@ -76,7 +83,7 @@ function row(report: ScenarioReport, throughput?: number): string[] {
     fixed(report.rssMb, 0),
     report.cpu ? `${fixed(report.cpu.serverMsPerRequest, 2)}+${fixed(report.cpu.databaseMsPerRequest, 2)}` : '',
     report.database ? `${fixed(report.database.running)}/${fixed(report.database.lockWait)}/${fixed(report.database.idleInTransaction)}` : '',
-    fixed(report.loadAverage),
+    report.cpu ? fixed(report.cpu.otherCores, 2) : '',
     report.ratioToReference === undefined
       ? ''
       : `${fixed(report.ratioToReference * 100, 0)}% of ${report.referenceId}` +
@@ -94,7 +101,7 @@ function renderTable(header: string[], rows: string[][]): string {
 }
 
 export function renderReport(report: BenchReport): string {
-  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'non-2xx', 'errors', 'RSS MB', 'CPU ms app+db', 'DB run/lock/idle-tx', 'load', 'vs reference'];
+  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'non-2xx', 'errors', 'RSS MB', 'CPU ms app+db', 'DB run/lock/idle-tx', 'other cores', 'vs reference'];
   const rows = [
     ...report.reference.map((r) => row(r)),
     ...report.scenarios.map((s) => row(s)),
@@ -104,7 +111,7 @@ export function renderReport(report: BenchReport): string {
   const out = [
     `Storefront bench — ${report.generatedAt}`,
     `machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryMb} MB RAM, Node ${machine.node}, PostgreSQL ${machine.postgres}`,
-    `         ${machine.note}; 1-min load average at start ${machine.loadAverageAtStart}`,
+    `         ${machine.note}`,
     `catalog: ${catalog.products.toLocaleString('en')} products (${catalog.outOfStock.toLocaleString('en')} out of stock), generated in ${catalog.generationSeconds} s; ` +
       `category "${catalog.category.name}" has ${catalog.category.products.toLocaleString('en')}; ` +
       Object.entries(catalog.searches)
@@ -118,7 +125,7 @@ export function renderReport(report: BenchReport): string {
     'CPU ms app+db: CPU time per request (per order for checkout) in the server process + in its PostgreSQL backends;',
     '  unlike req/s it hardly changes when other work competes for the cores, so it is the figure to compare between runs.',
     'DB run/lock/idle-tx: average server connections running in PostgreSQL / waiting for a row lock / idle inside an open transaction.',
-    'load: 1-minute load average when the scenario ended; the bench alone keeps it near the core count, far above means other work competed.',
+    'other cores: CPU used meanwhile by anything but the server, its backends and the load generator; above ~0.1 the numbers are disturbed.',
     '',
   ];
   if (checkout.verification) {

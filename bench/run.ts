@@ -13,8 +13,8 @@ import { CHECKOUT_STOCK, checkSearchText, connect, generateCatalog, prepareWorkl
 import { sampleDatabaseActivity } from './db-activity.js';
 import { call, drive, isMissingRoute, describeAnswer, type RequestShape } from './load.js';
 import { parseOptions, usage, type BenchOptions } from './options.js';
-import { killAllServers, projectRoot, ServerProcess, stopAllServers } from './processes.js';
-import { renderReport, type BenchReport, type CheckoutReport, type ScenarioReport } from './report.js';
+import { killAllServers, machineBusySeconds, projectRoot, ServerProcess, stopAllServers } from './processes.js';
+import { renderReport, type BenchReport, type CheckoutReport, type CpuReport, type ScenarioReport } from './report.js';
 import { cartScenario, catalogScenarios, CART_SCENARIO_NAME, CHECKOUT_SCENARIO_NAME, referenceScenarios, type Scenario } from './scenarios.js';
 import { checkoutAll, createShoppers, distinctLines, FeatureUnavailable, verifyCheckout, type Shopper } from './shoppers.js';
 import { evaluateTargets } from './targets.js';
@@ -24,14 +24,32 @@ const SERVER_START_TIMEOUT_MS = 120_000;
 const CHECKOUT_PRODUCTS = 50;
 const LINES_PER_CART = 3;
 
-/** 1-minute load average: anything well above what the bench itself causes means the numbers are disturbed. */
-const loadAverage = () => Math.round((os.loadavg()[0] ?? 0) * 100) / 100;
-
-/** CPU milliseconds per request: unlike req/s, barely disturbed by other work competing for the cores. */
-const cpuPerUnit = (serverSeconds: number, databaseSeconds: number, requests: number) => ({
-  serverMsPerRequest: requests === 0 ? 0 : Math.round((serverSeconds * 1000 * 1000) / requests) / 1000,
-  databaseMsPerRequest: requests === 0 ? 0 : Math.round((databaseSeconds * 1000 * 1000) / requests) / 1000,
-});
+/**
+ * Where the machine's CPU went while a scenario ran: per request in the server
+ * and in its PostgreSQL backends (figures that barely change when other work
+ * competes for the cores, unlike req/s), and how many cores everything else
+ * (not the server, its backends or this process) kept busy meanwhile.
+ */
+function cpuUsage(server: ServerProcess) {
+  const server0 = server.cpuSeconds();
+  const machine0 = machineBusySeconds();
+  const bench0 = process.cpuUsage();
+  return {
+    stop(databaseSeconds: number, requests: number, seconds: number): CpuReport {
+      const serverSeconds = server.cpuSeconds() - server0;
+      const bench = process.cpuUsage(bench0);
+      const benchSeconds = (bench.user + bench.system) / 1e6;
+      const otherSeconds = machineBusySeconds() - machine0 - serverSeconds - databaseSeconds - benchSeconds;
+      const perRequest = (cpuSeconds: number) => (requests === 0 ? 0 : Math.round((cpuSeconds * 1e6) / requests) / 1000);
+      return {
+        serverMsPerRequest: perRequest(serverSeconds),
+        databaseMsPerRequest: perRequest(databaseSeconds),
+        loadGeneratorCores: Math.round((benchSeconds / seconds) * 100) / 100,
+        otherCores: Math.round((Math.max(0, otherSeconds) / seconds) * 100) / 100,
+      };
+    },
+  };
+}
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
@@ -61,13 +79,13 @@ async function measure(server: ServerProcess, scenario: Scenario, options: Bench
   if (options.warmup > 0) await drive(server.baseUrl, scenario.shape, options.connections, options.warmup);
   const rss = server.sampleRss();
   const activity = sampleDatabaseActivity(monitor.activity);
-  const cpuBefore = server.cpuSeconds();
+  const usage = cpuUsage(server);
   const result = await drive(server.baseUrl, scenario.shape, options.connections, options.duration);
-  const serverCpu = server.cpuSeconds() - cpuBefore;
   const rssMb = rss.stop();
   const database = await activity.stop();
+  const cpu = usage.stop(database.cpuSeconds, result.requests, result.seconds);
   log(`${scenario.id}. ${scenario.name}: ${result.reqPerSec} req/s, p99 ${result.p99Ms} ms, ${result.non2xx} non-2xx, ${result.errors} errors`);
-  return { ...report, result, rssMb, database, cpu: cpuPerUnit(serverCpu, database.cpuSeconds, result.requests), loadAverage: loadAverage() };
+  return { ...report, result, rssMb, database, cpu };
 }
 
 function apiEnvironment(databaseUrl: string): NodeJS.ProcessEnv {
@@ -166,13 +184,11 @@ async function measureApi(client: pg.Client, options: BenchOptions, workload: Wo
       log(`checking out ${shoppers.checkout.length} carts, ${options.checkoutConcurrency} at a time`);
       const rss = api.sampleRss();
       const activity = sampleDatabaseActivity(monitor.activity);
-      const cpuBefore = api.cpuSeconds();
+      const usage = cpuUsage(api);
       const run = await checkoutAll(api.baseUrl, shoppers.checkout, options.checkoutConcurrency);
-      const serverCpu = api.cpuSeconds() - cpuBefore;
       checkout.rssMb = rss.stop();
       checkout.database = await activity.stop();
-      checkout.cpu = cpuPerUnit(serverCpu, checkout.database.cpuSeconds, run.result.requests);
-      checkout.loadAverage = loadAverage();
+      checkout.cpu = usage.stop(checkout.database.cpuSeconds, run.result.requests, run.result.seconds);
       if (isMissingRouteOnly(run.result.statusCodes)) {
         checkout.reason = 'not implemented yet: POST /api/checkout answered 404';
       } else {
@@ -221,7 +237,6 @@ async function bench(options: BenchOptions): Promise<BenchReport> {
     await checkSearchText(client);
     const workload = await prepareWorkload(client, CHECKOUT_PRODUCTS);
 
-    const loadAtStart = loadAverage();
     const reference = await measureReference(options, workload, monitor);
     const api = await measureApi(client, options, workload, monitor);
     const scenarios = withReferenceRatios(api.scenarios, reference);
@@ -235,7 +250,6 @@ async function bench(options: BenchOptions): Promise<BenchReport> {
         memoryMb: Math.round(os.totalmem() / 1024 / 1024),
         node: process.versions.node,
         postgres: await serverVersion(client),
-        loadAverageAtStart: loadAtStart,
         note: 'load generator, server and PostgreSQL share these cores',
       },
       catalog: {
