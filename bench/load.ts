@@ -87,7 +87,7 @@ export async function drive(baseUrl: string, shape: RequestShape, connections: n
 }
 
 export interface Call {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   path: string;
   token?: string;
   body?: unknown;

@@ -1,6 +1,7 @@
 import type { DatabaseActivity } from './db-activity.js';
 import type { LoadResult } from './load.js';
 import type { CheckoutVerification } from './shoppers.js';
+import type { WriterResult } from './writer.js';
 
 export interface CpuReport {
   /** CPU time per request (per checkout) in the server process and in its PostgreSQL backends. */
@@ -24,6 +25,8 @@ export interface ScenarioReport {
   rssMb?: number;
   database?: DatabaseActivity;
   cpu?: CpuReport;
+  /** Price edits made while the scenario ran (scenarios under writes only). */
+  writes?: WriterResult;
   /** Id of the reference-server scenario this one is compared with. */
   referenceId?: string;
   ratioToReference?: number;
@@ -48,6 +51,8 @@ export interface TargetReport {
 
 export interface BenchReport {
   generatedAt: string;
+  /** The code measured: HEAD, and whether src/ had uncommitted changes. */
+  app: { commit: string; uncommittedChanges: boolean };
   machine: { cores: number; cpuModel: string; memoryMb: number; node: string; postgres: string; note: string };
   catalog: {
     products: number;
@@ -60,6 +65,8 @@ export interface BenchReport {
   reference: ScenarioReport[];
   scenarios: ScenarioReport[];
   checkout: CheckoutReport;
+  /** Not in issue 4: catalog scenarios repeated while an admin edits prices. */
+  underWrites: ScenarioReport[];
   maxServerRssMb: number;
   serverLog: { lines: number; first: string[] };
   targets: TargetReport[];
@@ -106,10 +113,11 @@ export function renderReport(report: BenchReport): string {
     ...report.reference.map((r) => row(r)),
     ...report.scenarios.map((s) => row(s)),
     row(report.checkout, report.checkout.ordersPerSec),
+    ...report.underWrites.map((s) => row(s)),
   ];
   const { machine, catalog, settings, checkout } = report;
   const out = [
-    `Storefront bench — ${report.generatedAt}`,
+    `Storefront bench — ${report.generatedAt} — app at ${report.app.commit}${report.app.uncommittedChanges ? ' with uncommitted changes in src/' : ''}`,
     `machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryMb} MB RAM, Node ${machine.node}, PostgreSQL ${machine.postgres}`,
     `         ${machine.note}`,
     `catalog: ${catalog.products.toLocaleString('en')} products (${catalog.outOfStock.toLocaleString('en')} out of stock), generated in ${catalog.generationSeconds} s; ` +
@@ -124,6 +132,7 @@ export function renderReport(report: BenchReport): string {
     '',
     'CPU ms app+db: CPU time per request (per order for checkout) in the server process + in its PostgreSQL backends;',
     '  unlike req/s it hardly changes when other work competes for the cores, so it is the figure to compare between runs.',
+    '10, 11 (not in issue 4): scenarios 1 and 4 again while an admin changes a price once a second through the API.',
     'DB run/lock/idle-tx: average server connections running in PostgreSQL / waiting for a row lock / idle inside an open transaction.',
     'other cores: CPU used meanwhile by anything but the server, its backends and the load generator; above ~0.1 the numbers are disturbed.',
     '',
@@ -134,6 +143,9 @@ export function renderReport(report: BenchReport): string {
       `checkout verification: ${v.ok ? 'OK' : 'FAILED'} — ${v.created} orders answered 201, ${v.ordersInDatabase} in the database, ` +
         `${v.createdButMissing} 201s without an order, ${v.productsWithNegativeStock} products with negative stock, ${v.stockMismatches} stock mismatches`,
     );
+  }
+  for (const s of report.underWrites) {
+    if (s.writes) out.push(`${s.id}: ${s.writes.edits} price edits succeeded, ${s.writes.failures} failed during the scenario`);
   }
   out.push(`max server RSS: ${fixed(report.maxServerRssMb, 0)} MB; server log lines at warn or above: ${report.serverLog.lines}`, '', 'targets:');
   for (const target of report.targets) {

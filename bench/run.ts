@@ -3,6 +3,7 @@
  * server and then the real API (production mode) on it, and reports.
  * See bench/README.md.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -18,6 +19,7 @@ import { renderReport, type BenchReport, type CheckoutReport, type CpuReport, ty
 import { cartScenario, catalogScenarios, CART_SCENARIO_NAME, CHECKOUT_SCENARIO_NAME, referenceScenarios, type Scenario } from './scenarios.js';
 import { checkoutAll, createShoppers, distinctLines, FeatureUnavailable, verifyCheckout, type Shopper } from './shoppers.js';
 import { evaluateTargets } from './targets.js';
+import { adminToken, startPriceEdits, type PriceWriter } from './writer.js';
 
 const RESULTS_FILE = path.join(projectRoot, 'bench/results/latest.json');
 const SERVER_START_TIMEOUT_MS = 120_000;
@@ -88,6 +90,9 @@ async function measure(server: ServerProcess, scenario: Scenario, options: Bench
   return { ...report, result, rssMb, database, cpu };
 }
 
+/** Created by the API at startup (ADMIN_USERNAME/ADMIN_PASSWORD) for the price edits. */
+const ADMIN = { username: 'bench_admin', password: randomBytes(18).toString('base64url') };
+
 function apiEnvironment(databaseUrl: string): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
@@ -99,6 +104,8 @@ function apiEnvironment(databaseUrl: string): NodeJS.ProcessEnv {
     LOG_LEVEL: 'warn',
     LOGIN_RATE_LIMIT: '0',
     BCRYPT_COST: '4',
+    ADMIN_USERNAME: ADMIN.username,
+    ADMIN_PASSWORD: ADMIN.password,
   };
 }
 
@@ -137,6 +144,7 @@ async function measureReference(options: BenchOptions, workload: Workload, monit
 interface ApiMeasurements {
   scenarios: ScenarioReport[];
   checkout: CheckoutReport;
+  underWrites: ScenarioReport[];
   maxRssMb: number;
   serverLog: BenchReport['serverLog'];
 }
@@ -200,11 +208,43 @@ async function measureApi(client: pg.Client, options: BenchOptions, workload: Wo
         log(`checkout: ${run.ordersPerSec} orders/s, statuses ${JSON.stringify(run.result.statusCodes)}, verification ${checkout.verification.ok ? 'OK' : 'FAILED'}`);
       }
     }
-    return { scenarios, checkout, maxRssMb: lifetimeRss.stop(), serverLog: { lines: api.logLineCount, first: api.firstLogLines } };
+    // Last: a storm of recomputations may keep PostgreSQL busy after the measurement ends.
+    const underWrites = await measureUnderWrites(api, catalog, workload, options, monitor);
+    return { scenarios, checkout, underWrites, maxRssMb: lifetimeRss.stop(), serverLog: { lines: api.logLineCount, first: api.firstLogLines } };
   } finally {
     lifetimeRss.stop();
     await api.stop();
   }
+}
+
+const EDITS_PER_SECOND = 1;
+
+/**
+ * Not in issue 4: the list and the common-word search again while an admin
+ * edits a price once a second. Each edit invalidates whatever the API caches
+ * per catalog version, so this shows what the cached scenarios cost when the
+ * catalog changes.
+ */
+async function measureUnderWrites(api: ServerProcess, catalog: Scenario[], workload: Workload, options: BenchOptions, monitor: Monitor): Promise<ScenarioReport[]> {
+  const edited = workload.detailIds[0];
+  if (!edited) return [];
+  const token = await adminToken(api.baseUrl, ADMIN.username, ADMIN.password);
+  const reports: ScenarioReport[] = [];
+  for (const [id, base] of [['10', catalog[0]], ['11', catalog[3]]] as const) {
+    if (!base) continue;
+    const scenario: Scenario = { id, name: `${base.name}, ${EDITS_PER_SECOND} price edit/s`, shape: base.shape };
+    let writer: PriceWriter;
+    try {
+      writer = await startPriceEdits(api.baseUrl, token, edited, EDITS_PER_SECOND);
+    } catch (error) {
+      if (!(error instanceof FeatureUnavailable)) throw error;
+      reports.push({ id, name: scenario.name, request: `GET ${base.shape.next().path}`, status: 'unavailable', reason: `not implemented yet: ${error.message}` });
+      continue;
+    }
+    const report = await measure(api, scenario, options, monitor).finally(() => writer.stop());
+    reports.push({ ...report, writes: await writer.stop() });
+  }
+  return reports;
 }
 
 /** Checkout is the only POST measured; when every answer is a 404 the route is not there yet. */
@@ -223,6 +263,15 @@ function withReferenceRatios(scenarios: ScenarioReport[], reference: ScenarioRep
       ...(cpuMs(scenario) > 0 ? { cpuRatioToReference: ratio(cpuMs(floor), cpuMs(scenario)) } : {}),
     };
   });
+}
+
+function measuredCode(): BenchReport['app'] {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: projectRoot, encoding: 'utf8' }).trim();
+  try {
+    return { commit: git('rev-parse', '--short', 'HEAD'), uncommittedChanges: git('status', '--porcelain', '--', 'src').length > 0 };
+  } catch {
+    return { commit: 'unknown', uncommittedChanges: false };
+  }
 }
 
 async function bench(options: BenchOptions): Promise<BenchReport> {
@@ -244,6 +293,7 @@ async function bench(options: BenchOptions): Promise<BenchReport> {
 
     return {
       generatedAt: new Date().toISOString(),
+      app: measuredCode(),
       machine: {
         cores: os.availableParallelism(),
         cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown',
@@ -263,6 +313,7 @@ async function bench(options: BenchOptions): Promise<BenchReport> {
       reference,
       scenarios,
       checkout: api.checkout,
+      underWrites: api.underWrites,
       maxServerRssMb: Math.round(api.maxRssMb),
       serverLog: api.serverLog,
       targets: evaluateTargets(options.products, catalogOnly, api.checkout, api.maxRssMb),
