@@ -230,7 +230,11 @@ async function measureUnderWrites(api: ServerProcess, catalog: Scenario[], workl
   if (!edited) return [];
   const token = await adminToken(api.baseUrl, ADMIN.username, ADMIN.password);
   const reports: ScenarioReport[] = [];
-  for (const [id, base] of [['10', catalog[0]], ['11', catalog[3]]] as const) {
+  const repeated = [
+    ['10', catalog.find((s) => s.id === '1')],
+    ['11', catalog.find((s) => s.id === '4')],
+  ] as const;
+  for (const [id, base] of repeated) {
     if (!base) continue;
     const scenario: Scenario = { id, name: `${base.name}, ${EDITS_PER_SECOND} price edit/s`, shape: base.shape };
     let writer: PriceWriter;
