@@ -74,21 +74,25 @@ export function createApp({ orm, config, logger, router = appRouter }: AppDeps):
   app.set('query parser', parseQueryString);
 
   app.use(requestId);
-  app.use(
-    pinoHttp({
-      logger,
-      genReqId: (_req, res) => String(res.locals.requestId),
-      customAttributeKeys: { responseTime: 'durationMs' },
-      customProps: (_req, res) => ({ requestId: String(res.locals.requestId) }),
-      // Only what an operator needs; headers (tokens) and bodies (passwords) never reach the log.
-      serializers: {
-        // pino's request serializer has already put Express's originalUrl (mount path included) into `url`.
-        req: (req: { method: string; url: string }) => ({ method: req.method, path: req.url }),
-        res: (res: { statusCode: number }) => ({ status: res.statusCode }),
-      },
-      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
-    }),
-  );
+  // Request lines are info-level: below that level the per-request logger is pure overhead
+  // (server errors are still logged where they happen).
+  if (logger.isLevelEnabled('info')) {
+    app.use(
+      pinoHttp({
+        logger,
+        genReqId: (_req, res) => String(res.locals.requestId),
+        customAttributeKeys: { responseTime: 'durationMs' },
+        customProps: (_req, res) => ({ requestId: String(res.locals.requestId) }),
+        // Only what an operator needs; headers (tokens) and bodies (passwords) never reach the log.
+        serializers: {
+          // pino's request serializer has already put Express's originalUrl (mount path included) into `url`.
+          req: (req: { method: string; url: string }) => ({ method: req.method, path: req.url }),
+          res: (res: { statusCode: number }) => ({ status: res.statusCode }),
+        },
+        customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
+      }),
+    );
+  }
   app.use(
     cors({
       origin: config.corsOrigins === '*' ? '*' : config.corsOrigins,

@@ -1,6 +1,5 @@
 import { LRUCache } from 'lru-cache';
 import type { Em } from '../../db/orm.js';
-import type { Product } from '../../entities/Product.js';
 import {
   fetchPage,
   fetchProducts,
@@ -9,6 +8,7 @@ import {
   type CatalogQuery,
   type FetchedPage,
   type PageWindow,
+  type ProductRecord,
 } from './queries.js';
 
 interface CachedTotal {
@@ -42,7 +42,7 @@ function cacheFor(em: Em): CatalogCache {
 
 export interface CountedPage {
   total: number;
-  products: Product[];
+  products: ProductRecord[];
 }
 
 /**

@@ -6,7 +6,7 @@ import { notFound } from '../../errors.js';
 import { fromCents, toCents } from '../../lib/money.js';
 import { searchWords } from '../../lib/search-text.js';
 import { isUuid, type Page, type PageRequest } from '../shared/schemas.js';
-import { listQuery, searchQuery, type CatalogFilter, type PageWindow, type TextQuery } from './queries.js';
+import { listQuery, searchQuery, type CatalogFilter, type PageWindow, type ProductRecord, type TextQuery } from './queries.js';
 import type {
   CreateProductInput,
   ListProductsInput,
@@ -16,7 +16,18 @@ import type {
 } from './schemas.js';
 import { countedPage } from './catalog-cache.js';
 
-export const toProductOutput = (product: Product, currency: string): ProductOutput => ({
+/** The fields a product answer is built from: a Product entity or a catalog page record. */
+type ProductFields = Omit<ProductRecord, 'imageUrl' | 'category' | 'attributes' | 'createdAt' | 'updatedAt'> & {
+  imageUrl?: string | null;
+  category?: string | null;
+  attributes?: ProductRecord['attributes'];
+  createdAt: Date | string;
+  updatedAt: Date | string;
+};
+
+const isoString = (time: Date | string) => (typeof time === 'string' ? time : time.toISOString());
+
+export const toProductOutput = (product: ProductFields, currency: string): ProductOutput => ({
   id: product.id,
   name: product.name,
   description: product.description,
@@ -26,8 +37,8 @@ export const toProductOutput = (product: Product, currency: string): ProductOutp
   category: product.category ?? null,
   stock: product.stock,
   attributes: product.attributes ?? {},
-  createdAt: product.createdAt.toISOString(),
-  updatedAt: product.updatedAt.toISOString(),
+  createdAt: isoString(product.createdAt),
+  updatedAt: isoString(product.updatedAt),
 });
 
 const filterOf = (input: ListProductsInput | SearchProductsInput): CatalogFilter => ({
@@ -43,7 +54,7 @@ const windowOf = ({ page, limit }: PageRequest): PageWindow => ({
   limit,
 });
 
-export async function listProducts(em: Em, input: ListProductsInput): Promise<Page<Product>> {
+export async function listProducts(em: Em, input: ListProductsInput): Promise<Page<ProductRecord>> {
   const { total, products } = await countedPage(em, listQuery(filterOf(input), input.sort), windowOf(input));
   return { page: input.page, limit: input.limit, total, items: products };
 }
@@ -65,7 +76,7 @@ export function textQueryOf(q: string): TextQuery | undefined {
   };
 }
 
-export async function searchProducts(em: Em, input: SearchProductsInput): Promise<Page<Product>> {
+export async function searchProducts(em: Em, input: SearchProductsInput): Promise<Page<ProductRecord>> {
   const text = textQueryOf(input.q);
   if (!text) return { page: input.page, limit: input.limit, total: 0, items: [] };
   const { total, products } = await countedPage(em, searchQuery(filterOf(input), text), windowOf(input));
