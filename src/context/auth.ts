@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { AppConfig } from '../config.js';
 import { User, type Role } from '../entities/User.js';
@@ -9,9 +10,20 @@ interface AccessTokenClaims {
   role: Role;
 }
 
+/** jsonwebtoken rebuilds a key object from a string secret on every call; build it once per config. */
+const secretKeys = new WeakMap<AppConfig, KeyObject>();
+function secretKey(config: AppConfig): KeyObject {
+  let key = secretKeys.get(config);
+  if (!key) {
+    key = createSecretKey(Buffer.from(config.jwtSecret, 'utf8'));
+    secretKeys.set(config, key);
+  }
+  return key;
+}
+
 export function issueAccessToken(user: User, config: AppConfig): string {
   const claims: AccessTokenClaims = { sub: user.id, role: user.role };
-  return jwt.sign(claims, config.jwtSecret, { algorithm: 'HS256', expiresIn: config.jwtExpiresInSeconds });
+  return jwt.sign(claims, secretKey(config), { algorithm: 'HS256', expiresIn: config.jwtExpiresInSeconds });
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -28,7 +40,7 @@ export async function authenticate(ctx: Context): Promise<User> {
 
   let subject: unknown;
   try {
-    const payload = jwt.verify(match[1], ctx.config.jwtSecret, { algorithms: ['HS256'] });
+    const payload = jwt.verify(match[1], secretKey(ctx.config), { algorithms: ['HS256'] });
     subject = typeof payload === 'object' ? payload.sub : undefined;
   } catch {
     throw unauthorized('Invalid or expired token');
