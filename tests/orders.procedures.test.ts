@@ -3,6 +3,7 @@ import { Order, OrderItem } from '../src/entities/Order.js';
 import type { User } from '../src/entities/User.js';
 import { createHarness, type Harness } from './support/harness.js';
 import { failure } from './support/errors.js';
+import { captureSql } from './support/sql-log.js';
 
 let h: Harness;
 let alice: User;
@@ -127,19 +128,7 @@ describe('orders.list', () => {
       });
     }
 
-    // The ORM re-applies its `debug` option to the logger on every config change, so query logging goes through it.
-    const logger = h.db.orm.config.getLogger() as unknown as { writer: (message: string) => void };
-    const originalWriter = logger.writer;
-    const queries: string[] = [];
-    logger.writer = (message) => queries.push(message);
-    h.db.orm.config.set('debug', ['query']);
-    let result;
-    try {
-      result = await h.caller(dave).orders.list({ page: 1, limit: 10 });
-    } finally {
-      h.db.orm.config.set('debug', false);
-      logger.writer = originalWriter;
-    }
+    const { result, statements: queries } = await captureSql(h.db.orm, () => h.caller(dave).orders.list({ page: 1, limit: 10 }));
 
     expect(result.items).toHaveLength(4);
     expect(result.items.map((o) => o.items.map((i) => i.name))).toEqual([3, 2, 1, 0].map((i) => [`First ${i}`, `Second ${i}`]));

@@ -4,6 +4,7 @@ import { Product } from '../src/entities/Product.js';
 import type { User } from '../src/entities/User.js';
 import { createHarness, type Harness } from './support/harness.js';
 import { expectAppError } from './support/errors.js';
+import { captureSql } from './support/sql-log.js';
 
 let h: Harness;
 let admin: User;
@@ -140,5 +141,24 @@ describe('demo catalog', () => {
     } finally {
       await fresh.close();
     }
+  });
+});
+
+describe('catalog page cache', () => {
+  it('computes a page once when many requests miss it together, and stays exact after a write', async () => {
+    const em = h.db.orm.em.fork();
+    em.create(Product, { name: 'Stampede Lamp', priceCents: 1500, category: 'stampede', stock: 4 });
+    await em.flush();
+    const query = { page: 1, category: 'stampede' } as const;
+
+    const { result: pages, statements } = await captureSql(h.db.orm, () =>
+      Promise.all(Array.from({ length: 8 }, () => h.caller(customer).products.list(query))),
+    );
+    expect(pages.map((page) => page.total)).toEqual(Array(8).fill(1));
+    expect(statements.filter((sql) => /count\(\*\)/i.test(sql))).toHaveLength(1);
+
+    await h.caller(admin).products.create({ name: 'Stampede Fan', price: 30, category: 'stampede', stock: 1 });
+    const after = await Promise.all(Array.from({ length: 4 }, () => h.caller(customer).products.list(query)));
+    expect(after.map((page) => page.total)).toEqual([2, 2, 2, 2]);
   });
 });

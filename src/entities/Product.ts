@@ -33,7 +33,8 @@ export const ProductSchema = defineEntity({
     imageUrl: p.string().length(2000).nullable(),
     category: p.string().length(64).nullable(),
     stock: p.integer().default(0),
-    attributes: p.json<Attributes>().default('{}'),
+    // onCreate, not default(): a JS default for a json property would be stored as the JSON string "{}".
+    attributes: p.json<Attributes>().defaultRaw("'{}'").onCreate(() => ({})),
     /**
      * Normalised (lower-case, accent-free, punctuation-free) copies of the text the
      * search matches. They are computed in JS so the embedded and the server

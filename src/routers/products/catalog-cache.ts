@@ -25,6 +25,8 @@ interface CatalogCache {
   totals: LRUCache<string, CachedTotal>;
   /** Which products, in which order, make up one page; at most 100 ids each. */
   pages: LRUCache<string, CachedPage>;
+  /** Page computations under way, by page and the catalog version their requests saw. */
+  inFlight: Map<string, Promise<FetchedPage & CountedPage>>;
 }
 
 /** One cache per ORM instance (connection pool), so never shared between databases. */
@@ -34,7 +36,7 @@ function cacheFor(em: Em): CatalogCache {
   const driver = em.getDriver();
   let cache = caches.get(driver);
   if (!cache) {
-    cache = { totals: new LRUCache({ max: 5000 }), pages: new LRUCache({ max: 2000 }) };
+    cache = { totals: new LRUCache({ max: 5000 }), pages: new LRUCache({ max: 2000 }), inFlight: new Map() };
     caches.set(driver, cache);
   }
   return cache;
@@ -60,13 +62,29 @@ export async function countedPage(em: Em, query: CatalogQuery, window: PageWindo
   const cache = cacheFor(em);
   const pageKey = JSON.stringify([query.key, orderKey(query), window.offset, window.limit]);
   const cachedPage = cache.pages.get(pageKey);
+  let currentVersion: string;
   if (cachedPage) {
     const page = await fetchProducts(em, cachedPage.ids);
     if (page.version === cachedPage.version) return { total: cachedPage.total, products: page.products };
+    currentVersion = page.version;
+  } else {
+    currentVersion = await readCatalogVersion(em);
   }
-  const page = await computePage(em, cache, query, window);
+
+  // Right after a write, every request for a busy page misses at once: one of them
+  // computes it and the others wait for that result instead of repeating the
+  // (possibly expensive) count and ranking. Joining only a computation keyed by the
+  // version this request read after it arrived keeps the answer exact: the shared
+  // result is read at that version or a later one.
+  const flightKey = `${pageKey}@${currentVersion}`;
+  let flight = cache.inFlight.get(flightKey);
+  if (!flight) {
+    flight = computePage(em, cache, query, window).finally(() => cache.inFlight.delete(flightKey));
+    cache.inFlight.set(flightKey, flight);
+  }
+  const page = await flight;
   cache.pages.set(pageKey, { version: page.version, total: page.total, ids: page.products.map((p) => p.id) });
-  return page;
+  return { total: page.total, products: page.products };
 }
 
 async function computePage(em: Em, cache: CatalogCache, query: CatalogQuery, window: PageWindow): Promise<FetchedPage & CountedPage> {
