@@ -22,16 +22,9 @@ interface TrpcErrorBody {
 }
 
 async function trpc(path: string, init: { method?: string; json?: unknown; token?: string; headers?: Record<string, string>; body?: string } = {}) {
-  const headers = new Headers(init.headers);
-  if (init.token) headers.set('Authorization', `Bearer ${init.token}`);
-  let body = init.body;
-  if (init.json !== undefined) {
-    headers.set('Content-Type', 'application/json');
-    body = JSON.stringify(init.json);
-  }
-  const res = await fetch(`${h.baseUrl}/trpc/${path}`, { method: init.method ?? (body === undefined ? 'GET' : 'POST'), headers, body });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, text, body: JSON.parse(text) as { result?: { data: unknown } } & Partial<TrpcErrorBody> };
+  const method = init.method ?? (init.json === undefined && init.body === undefined ? 'GET' : 'POST');
+  const res = await h.request(`/trpc/${path}`, { ...init, method });
+  return { ...res, body: res.body as { result?: { data: unknown } } & Partial<TrpcErrorBody> };
 }
 
 /** Asserts tRPC's error shape with the contract's data, and returns that data. */
