@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { adminProcedure, publicProcedure, router } from '../../trpc.js';
+import type { Page } from '../shared/schemas.js';
+import type { ProductRecord } from './queries.js';
 import {
   createProductInput,
   listProductsInput,
@@ -21,25 +23,24 @@ import {
 
 const tags = ['products'];
 
+const toProductPage = (page: Page<ProductRecord>, currency: string) => ({
+  ...page,
+  items: page.items.map((product) => toProductOutput(product, currency)),
+});
+
 // `/api/products/search` is declared before `/api/products/{id}`: the REST adapter takes the first match.
 export const productsRouter = router({
   list: publicProcedure
     .meta({ openapi: { method: 'GET', path: '/api/products', tags, protect: false, summary: 'List products (filter, sort, paginate)' } })
     .input(listProductsInput)
     .output(productPageOutput)
-    .query(async ({ ctx, input }) => {
-      const page = await listProducts(ctx.em, input);
-      return { ...page, items: page.items.map((p) => toProductOutput(p, ctx.config.currency)) };
-    }),
+    .query(async ({ ctx, input }) => toProductPage(await listProducts(ctx.em, input), ctx.config.currency)),
 
   search: publicProcedure
     .meta({ openapi: { method: 'GET', path: '/api/products/search', tags, protect: false, summary: 'Full-text product search, by relevance' } })
     .input(searchProductsInput)
     .output(productPageOutput)
-    .query(async ({ ctx, input }) => {
-      const page = await searchProducts(ctx.em, input);
-      return { ...page, items: page.items.map((p) => toProductOutput(p, ctx.config.currency)) };
-    }),
+    .query(async ({ ctx, input }) => toProductPage(await searchProducts(ctx.em, input), ctx.config.currency)),
 
   byId: publicProcedure
     .meta({ openapi: { method: 'GET', path: '/api/products/{id}', tags, protect: false, summary: 'One product' } })
