@@ -23,9 +23,33 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** A TypeScript entry point run from its sources. */
+export const fromSources = (script: string): string[] => [TSX, script];
+
+/**
+ * The API as production runs it: `npm run start:prod` (the compiled build and its
+ * heap settings), read from package.json so the bench cannot drift from it, and
+ * started without npm in between (npm adds a process and log lines of its own).
+ */
+export function productionCommand(): string[] {
+  const { scripts } = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const [program, ...args] = scripts['start:prod']!.split(/\s+/);
+  if (program !== 'node') throw new Error(`start:prod must run node directly, found: ${scripts['start:prod']}`);
+  return [process.execPath, ...args];
+}
+
+/** `npm run build`: compiles src/ to dist/ for productionCommand(). */
+export async function buildProduction(timeoutMs: number): Promise<void> {
+  await run([process.execPath, path.join(projectRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], process.env, timeoutMs);
+}
+
 /** Runs a TypeScript entry point with tsx to completion; rejects with its output when it fails. */
 export async function runScript(script: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string> {
-  const child = spawn(TSX, [script, ...args], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return run([...fromSources(script), ...args], env, timeoutMs);
+}
+
+async function run([command, ...args]: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string> {
+  const child = spawn(command!, args, { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -35,7 +59,7 @@ export async function runScript(script: string, args: string[], env: NodeJS.Proc
       child.once('error', reject);
       child.once('exit', resolve);
     });
-    if (code !== 0) throw new Error(`${script} ${args.join(' ')} exited with ${code}:\n${output.trim()}`);
+    if (code !== 0) throw new Error(`${[command, ...args].join(' ')} exited with ${code}:\n${output.trim()}`);
     return output;
   } finally {
     clearTimeout(timer);
@@ -151,10 +175,10 @@ export class ServerProcess {
     child.stderr?.on('data', collect);
   }
 
-  /** Spawns `tsx <script>` in its own process group and waits until `readyPath` answers 200. */
-  static async start(name: string, script: string, env: NodeJS.ProcessEnv, readyPath: string, timeoutMs: number): Promise<ServerProcess> {
+  /** Spawns `command` in its own process group and waits until `readyPath` answers 200. */
+  static async start(name: string, [program, ...args]: string[], env: NodeJS.ProcessEnv, readyPath: string, timeoutMs: number): Promise<ServerProcess> {
     const port = await freePort();
-    const child = spawn(TSX, [script], {
+    const child = spawn(program!, args, {
       cwd: projectRoot,
       env: { ...env, PORT: String(port) },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -14,7 +14,7 @@ import { CHECKOUT_STOCK, checkSearchText, connect, generateCatalog, prepareWorkl
 import { sampleDatabaseActivity } from './db-activity.js';
 import { call, drive, isMissingRoute, describeAnswer, type RequestShape } from './load.js';
 import { parseOptions, usage, type BenchOptions } from './options.js';
-import { killAllServers, machineBusySeconds, projectRoot, ServerProcess, stopAllServers } from './processes.js';
+import { buildProduction, fromSources, killAllServers, machineBusySeconds, productionCommand, projectRoot, ServerProcess, stopAllServers } from './processes.js';
 import { renderReport, type BenchReport, type CheckoutReport, type CpuReport, type ScenarioReport } from './report.js';
 import { cartScenario, catalogScenarios, CART_SCENARIO_NAME, CHECKOUT_SCENARIO_NAME, referenceScenarios, type Scenario } from './scenarios.js';
 import { checkoutAll, createShoppers, distinctLines, FeatureUnavailable, verifyCheckout, type Shopper } from './shoppers.js';
@@ -23,6 +23,7 @@ import { adminToken, startPriceEdits, type PriceWriter } from './writer.js';
 
 const RESULTS_FILE = path.join(projectRoot, 'bench/results/latest.json');
 const SERVER_START_TIMEOUT_MS = 120_000;
+const BUILD_TIMEOUT_MS = 180_000;
 const CHECKOUT_PRODUCTS = 50;
 const LINES_PER_CART = 3;
 
@@ -125,7 +126,7 @@ async function measureReference(options: BenchOptions, workload: Workload, monit
   log('starting the reference server');
   const reference = await ServerProcess.start(
     'reference server',
-    'bench/reference-server.ts',
+    fromSources('bench/reference-server.ts'),
     { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', DATABASE_URL: options.databaseUrl },
     '/ready',
     SERVER_START_TIMEOUT_MS,
@@ -164,8 +165,11 @@ async function prepareShoppers(api: ServerProcess, options: BenchOptions, worklo
 }
 
 async function measureApi(client: pg.Client, options: BenchOptions, workload: Workload, monitor: Monitor): Promise<ApiMeasurements> {
-  log('starting the API (NODE_ENV=production)');
-  const api = await ServerProcess.start('API', 'src/server.ts', apiEnvironment(options.databaseUrl), '/ready', SERVER_START_TIMEOUT_MS);
+  log('building the API (npm run build)');
+  await buildProduction(BUILD_TIMEOUT_MS);
+  const command = productionCommand();
+  log(`starting the API as \`npm run start:prod\` does, with NODE_ENV=production: node ${command.slice(1).join(' ')}`);
+  const api = await ServerProcess.start('API', command, apiEnvironment(options.databaseUrl), '/ready', SERVER_START_TIMEOUT_MS);
   const lifetimeRss = api.sampleRss(500);
   try {
     const catalog = catalogScenarios(workload, options.products);

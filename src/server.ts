@@ -103,7 +103,9 @@ async function main(): Promise<void> {
   if (stopping) return;
 
   const app = createApp({ orm, config, logger });
-  const server = app.listen(config.port, () => {
+  // Express 5 calls back with the error when listening fails (port taken, no permission).
+  const server = app.listen(config.port, (error?: Error) => {
+    if (error) fail(`Startup failed: cannot listen on port ${config.port}: ${error.message}`);
     const { port } = server.address() as AddressInfo;
     logger.info(
       { port, database: config.databaseUrl ? 'postgresql' : 'embedded (PGlite, ./.data)' },

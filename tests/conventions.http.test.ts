@@ -295,6 +295,15 @@ describe('order of checks on the catalog routes', () => {
 });
 
 describe('query parameters', () => {
+  it('names a missing required parameter "Required", as the contract\'s example does, and a malformed one otherwise', async () => {
+    const missing = await h.request('/api/products?limit=1');
+    expect(expectErrorEnvelope(missing, 400, 'VALIDATION_ERROR').details).toEqual([{ field: 'page', message: 'Required' }]);
+    const repeated = await h.request('/api/products?page=1&page=2');
+    expect(expectErrorEnvelope(repeated, 400, 'VALIDATION_ERROR').details).toEqual([{ field: 'page', message: 'Must be a single integer' }]);
+    const repeatedPrice = await h.request('/api/products?page=1&minPrice=1&minPrice=2');
+    expect(expectErrorEnvelope(repeatedPrice, 400, 'VALIDATION_ERROR').details).toEqual([{ field: 'minPrice', message: 'Must be a single amount' }]);
+  });
+
   it('rejects a repeated known parameter and ignores unknown ones on a real collection', async () => {
     const repeated = await h.request('/api/products?page=1&page=2');
     expect(expectErrorEnvelope(repeated, 400, 'VALIDATION_ERROR').details).toEqual([{ field: 'page', message: expect.any(String) }]);

@@ -1,7 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,8 +44,11 @@ afterAll(() => {
   for (const child of running) process.kill(-child.pid!, 'SIGKILL');
 });
 
-function spawnServer(env: Record<string, string>): ServerProcess {
-  const child = spawn(TSX, ['src/server.ts'], {
+/** How the server is started: from its sources with tsx (as `npm start`), or the compiled build (as `npm run start:prod`). */
+const FROM_SOURCES = [TSX, 'src/server.ts'] as const;
+
+function spawnServer(env: Record<string, string>, [command, ...args]: readonly string[] = FROM_SOURCES): ServerProcess {
+  const child = spawn(command!, args, {
     cwd: ROOT,
     // Nothing inherited but what finding node needs: the server sees exactly this environment.
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', BCRYPT_COST: '4', LOG_LEVEL: 'info', ...env },
@@ -62,8 +66,9 @@ function spawnServer(env: Record<string, string>): ServerProcess {
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr += chunk.toString('utf8');
   });
+  // 'close', not 'exit': only 'close' guarantees the process's last stdout lines have been read.
   const exited = new Promise<number | null>((resolve) =>
-    child.on('exit', (code) => {
+    child.on('close', (code) => {
       running.delete(child);
       resolve(code);
     }),
@@ -93,8 +98,8 @@ function spawnServer(env: Record<string, string>): ServerProcess {
   return { child, stdout: () => stdout, stderr: () => stderr, logs, waitForLog, exited };
 }
 
-async function startServer(env: Record<string, string>): Promise<RunningServer> {
-  const server = spawnServer(env);
+async function startServer(env: Record<string, string>, command?: readonly string[]): Promise<RunningServer> {
+  const server = spawnServer(env, command);
   const listening = await server.waitForLog((e) => e.msg.startsWith('Storefront API listening'), 'that it listens');
   return {
     ...server,
@@ -276,6 +281,43 @@ describe.skipIf(!serverUrl())('the server process (PostgreSQL)', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^Startup failed: the database could not be opened: .*nobody_/);
     expect(server.logs().some((e) => e.msg.includes('retrying'))).toBe(false);
+  });
+
+  it('fails with one line when its port is taken', async () => {
+    const db = await createEmptyDatabase();
+    const occupant = createNetServer();
+    try {
+      await new Promise<void>((resolve) => occupant.listen(0, resolve));
+      const port = (occupant.address() as AddressInfo).port;
+      const server = spawnServer({ DATABASE_URL: db.url, JWT_SECRET: SECRET, PORT: String(port) });
+      expect(await server.exited).toBe(1);
+      const lines = server.stderr().trimEnd().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(new RegExp(`^Startup failed: cannot listen on port ${port}: .*EADDRINUSE`));
+    } finally {
+      occupant.close();
+      await db.drop();
+    }
+  });
+
+  it('runs from the production build (npm run build, then node dist/server.js): migrations, seed-free start, catalog', async () => {
+    const build = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
+    expect(build.stdout + build.stderr).toBe('');
+    expect(build.status).toBe(0);
+    const db = await createEmptyDatabase();
+    try {
+      const server = await startServer({ DATABASE_URL: db.url, JWT_SECRET: SECRET, NODE_ENV: 'production', SEED_DEMO_DATA: 'true' }, [process.execPath, 'dist/server.js']);
+      const applied = await db.query('select name from mikro_orm_migrations');
+      const migrationFiles = readdirSync(path.join(ROOT, 'src/migrations')).filter((f) => /^Migration.*\.ts$/.test(f));
+      expect(applied.rows).toHaveLength(migrationFiles.length);
+      const page = await call(server.baseUrl, '/api/products?page=1&limit=1');
+      expect(page.status).toBe(200);
+      expect(page.body.total).toBeGreaterThan(0);
+      expect((await call(server.baseUrl, '/api/openapi.json')).body.info.version).toMatch(/^\d+\.\d+\.\d+/);
+      expect(await server.stop()).toBe(0);
+    } finally {
+      await db.drop();
+    }
   });
 
   describe('behind a database connection that fails', () => {

@@ -11,8 +11,10 @@ import { entities } from '../entities/index.js';
 export type Orm = MikroORM<AbstractSqlDriver>;
 export type Em = SqlEntityManager<AbstractSqlDriver>;
 
+// Both hold under tsx (src/db) and in the compiled build (dist/db): one level below the project root.
 const projectRoot = path.resolve(import.meta.dirname, '../..');
-const migrationsDir = path.join(projectRoot, 'src/migrations');
+// Beside this module: the .ts sources under tsx, their compiled .js in the build.
+const migrationsDir = path.resolve(import.meta.dirname, '../migrations');
 /** Where the embedded database keeps its files when DATABASE_URL is unset. */
 export const EMBEDDED_DATA_DIR = path.join(projectRoot, '.data/pglite');
 

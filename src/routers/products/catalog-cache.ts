@@ -65,8 +65,8 @@ export async function countedPage(em: Em, query: CatalogQuery, window: PageWindo
   let currentVersion: string;
   if (cachedPage) {
     const page = await fetchProducts(em, cachedPage.ids);
-    if (page.version === cachedPage.version) return { total: cachedPage.total, products: page.products };
-    currentVersion = page.version;
+    if (page?.version === cachedPage.version) return { total: cachedPage.total, products: page.products };
+    currentVersion = page?.version ?? (await readCatalogVersion(em));
   } else {
     currentVersion = await readCatalogVersion(em);
   }

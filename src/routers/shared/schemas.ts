@@ -16,7 +16,7 @@ const DECIMAL_MONEY = /^\d+(\.\d{1,2})?$/;
 
 export const queryInteger = (min: number, max: number) =>
   z
-    .union([z.number(), z.string()], { error: 'Must be a single integer' })
+    .union([z.number(), z.string()], { error: (issue) => (issue.input === undefined ? 'Required' : 'Must be a single integer') })
     .transform((raw, ctx) => {
       const value = typeof raw === 'number' ? raw : DECIMAL_INTEGER.test(raw) ? Number(raw) : Number.NaN;
       if (!Number.isSafeInteger(value) || value < min || value > max) {
@@ -28,7 +28,7 @@ export const queryInteger = (min: number, max: number) =>
 
 export const queryMoney = () =>
   z
-    .union([z.number(), z.string()], { error: 'Must be a single amount' })
+    .union([z.number(), z.string()], { error: (issue) => (issue.input === undefined ? 'Required' : 'Must be a single amount') })
     .transform((raw, ctx) => {
       const value = typeof raw === 'number' ? raw : DECIMAL_MONEY.test(raw) ? Number(raw) : Number.NaN;
       if (!Number.isFinite(value) || value < 0 || value > 1_000_000 || !hasAtMostTwoDecimals(value)) {
