@@ -1,6 +1,7 @@
 import { forEachOpenApiProcedure } from 'trpc-to-openapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRouter } from '../src/routers/_app.js';
+import { productOutput } from '../src/routers/products/schemas.js';
 import type { ProcedureMeta } from '../src/trpc.js';
 import { createHttpHarness, type HttpHarness } from './support/harness.js';
 
@@ -137,6 +138,23 @@ describe('GET /api/openapi.json', () => {
       ['CART_EMPTY', 'IDEMPOTENCY_KEY_REUSED', 'INSUFFICIENT_STOCK', 'PROMO_CODE_INVALID'],
     );
     expect(operationOf('POST', '/api/promo-codes').responses['409']!.description).toBe('PROMO_CODE_TAKEN');
+  });
+
+  it('documents product attributes as a map of strings, numbers and booleans, and the output check enforces it', () => {
+    const item = operationOf('GET', '/api/products').responses['200']!.content!['application/json']!.schema as {
+      properties: { items: { items: { properties: Record<string, unknown>; required: string[] } } };
+    };
+    const product = item.properties.items.items;
+    expect(product.properties.attributes).toEqual({
+      type: 'object',
+      additionalProperties: { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] },
+    });
+    expect(product.required).toContain('attributes');
+    const valid = { id: 'p', name: 'n', description: '', price: 1, currency: 'EUR', imageUrl: null, category: null, stock: 0, createdAt: 't', updatedAt: 't' };
+    expect(productOutput.safeParse({ ...valid, attributes: { color: 'red', weight: 1.5, waterproof: false } }).success).toBe(true);
+    for (const attributes of [{ nested: { a: 1 } }, { list: [1] }, { missing: null }, { infinite: Infinity }, [], null]) {
+      expect(productOutput.safeParse({ ...valid, attributes }).success).toBe(false);
+    }
   });
 
   it('marks each procedure with the access its middleware enforces', () => {
