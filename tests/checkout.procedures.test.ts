@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContextInner } from '../src/context/context.js';
 import { IdempotencyKey } from '../src/entities/IdempotencyKey.js';
@@ -10,6 +11,7 @@ import { createCaller } from '../src/routers/_app.js';
 import { requestFingerprint } from '../src/routers/checkout/idempotency.js';
 import { createHarness, type Harness } from './support/harness.js';
 import { expectAppError } from './support/errors.js';
+import { captureSql } from './support/sql-log.js';
 
 /** Contract §6 through createCaller: every checkout rule, including idempotency. */
 
@@ -130,6 +132,21 @@ describe('placing an order', () => {
     const order = await h.caller(user).checkout.submit();
     expect(order.items.map((item) => item.productId)).toEqual([kept.id]);
     expect((await reloadProduct(deleted.id)).stock).toBe(50);
+  });
+});
+
+describe('statements', () => {
+  it('locks the products in one statement and takes the stock of every line in another', async () => {
+    const products = await Promise.all([createProduct(), createProduct(), createProduct()]);
+    const user = await customerWithCart(products.map((product) => ({ product, quantity: 2 })));
+    const { statements } = await captureSql(h.db.orm, () => h.caller(user).checkout.submit({}));
+    // The query log may be colourised.
+    const plain = statements.map(stripVTControlCharacters);
+    const touchingProducts = plain.filter((sql) => /\b(from|update) "?product"?\s/.test(sql));
+    expect(touchingProducts).toHaveLength(2);
+    expect(touchingProducts[0]).toMatch(/from product .*order by id for update/);
+    expect(touchingProducts[1]).toMatch(/^\[query\] update product p set stock = p\.stock - line\.quantity/);
+    for (const product of products) expect((await reloadProduct(product.id)).stock).toBe(48);
   });
 });
 

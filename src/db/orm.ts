@@ -7,6 +7,7 @@ import { PgliteDriver } from '@mikro-orm/pglite';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import type { AbstractSqlDriver, SqlEntityManager } from '@mikro-orm/sql';
 import { entities } from '../entities/index.js';
+import { CallbackQueryClient } from './pg-client.js';
 
 export type Orm = MikroORM<AbstractSqlDriver>;
 export type Em = SqlEntityManager<AbstractSqlDriver>;
@@ -57,8 +58,11 @@ export function ormOptions(target: DatabaseTarget = {}) {
       driver,
       clientUrl: target.url,
       pool: { min: 0, max: 10 },
-      // A database that stops answering must fail requests (503) rather than hold them and the pool forever.
-      driverOptions: { connectionTimeoutMillis: 5000 },
+      driverOptions: {
+        // A database that stops answering must fail requests (503) rather than hold them and the pool forever.
+        connectionTimeoutMillis: 5000,
+        Client: CallbackQueryClient,
+      },
     });
   }
   const dataDir = target.embeddedDir ?? EMBEDDED_DATA_DIR;

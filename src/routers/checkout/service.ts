@@ -1,10 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DeadlockException, LockWaitTimeoutException, raw } from '@mikro-orm/core';
+import { DeadlockException, LockWaitTimeoutException } from '@mikro-orm/core';
 import type { Em } from '../../db/orm.js';
 import type { Cart } from '../../entities/Cart.js';
 import type { CartItem } from '../../entities/CartItem.js';
 import { Order } from '../../entities/Order.js';
-import { Product } from '../../entities/Product.js';
 import type { PromoCode } from '../../entities/PromoCode.js';
 import { AppError, insufficientStock, type StockShortfall } from '../../errors.js';
 import { cartLines, lockActiveCart } from '../cart/queries.js';
@@ -51,8 +50,8 @@ export async function submitCheckout(em: Em, request: CheckoutRequest): Promise<
         if (claim?.kind === 'replay') return { order: claim.response, replayed: true };
 
         const { cart, lines } = await lockCartWithLines(tem, request.userId);
-        await reserveStock(tem, lines);
-        const snapshot = await snapshotLines(tem, lines);
+        const products = await reserveStock(tem, lines);
+        const snapshot = snapshotLines(lines, products);
         const promotion = await applyPromotion(tem, {
           code: requestedPromoCode(request.input) ?? cart.promoCode ?? undefined,
           userId: request.userId,
@@ -89,29 +88,40 @@ async function lockCartWithLines(tem: Em, userId: string): Promise<{ cart: Cart;
   return { cart, lines };
 }
 
+/** What the order records of a product, read under its row lock. */
+interface LockedProduct {
+  id: string;
+  name: string;
+  price_cents: number;
+  stock: number;
+}
+
 /**
- * Decrements stock line by line with conditional updates, in product id order so
- * that overlapping checkouts always lock rows in the same order and cannot
- * deadlock. Every line that does not fit is reported, not just the first.
+ * Locks the lines' products in id order, so that overlapping checkouts always
+ * lock rows in the same order and cannot deadlock, then takes every line's
+ * stock in one statement. Nothing is written unless every line fits; every line
+ * that does not fit is reported, not just the first. Returns the products as
+ * read under the locks: nobody can change their names and prices before commit.
  */
-async function reserveStock(tem: Em, lines: CartItem[]): Promise<void> {
-  const shortfalls = new Map<string, StockShortfall>();
-  const inLockOrder = [...lines].sort((a, b) => (a.product.id < b.product.id ? -1 : 1));
-  for (const line of inLockOrder) {
-    const productId = line.product.id;
-    const taken = await tem.nativeUpdate(
-      Product,
-      { id: productId, deletedAt: null, stock: { $gte: line.quantity } },
-      { stock: raw('stock - ?', [line.quantity]) },
-    );
-    if (taken === 0) {
-      const current = await tem.findOne(Product, { id: productId, deletedAt: null }, { refresh: true });
-      shortfalls.set(productId, { productId, requested: line.quantity, available: current?.stock ?? 0 });
-    }
-  }
-  if (shortfalls.size > 0) {
-    throw insufficientStock(lines.flatMap((line) => shortfalls.get(line.product.id) ?? []));
-  }
+async function reserveStock(tem: Em, lines: CartItem[]): Promise<Map<string, LockedProduct>> {
+  const ids = lines.map((line) => line.product.id);
+  const locked = await tem.execute<LockedProduct[]>(
+    `select id, name, price_cents, stock from product where id = any(?::uuid[]) and deleted_at is null order by id for update`,
+    [`{${ids.join(',')}}`],
+  );
+  const byId = new Map(locked.map((product) => [product.id, product]));
+  const shortfalls: StockShortfall[] = lines.flatMap((line) => {
+    const available = byId.get(line.product.id)?.stock ?? 0;
+    return available < line.quantity ? [{ productId: line.product.id, requested: line.quantity, available }] : [];
+  });
+  if (shortfalls.length > 0) throw insufficientStock(shortfalls);
+  await tem.execute(
+    `update product p set stock = p.stock - line.quantity
+     from unnest(?::uuid[], ?::int[]) as line(id, quantity) where p.id = line.id`,
+    [`{${ids.join(',')}}`, `{${lines.map((line) => line.quantity).join(',')}}`],
+    'run',
+  );
+  return byId;
 }
 
 interface LineSnapshot {
@@ -123,22 +133,17 @@ interface LineSnapshot {
   lineTotalCents: number;
 }
 
-/**
- * The lines as the order records them, read now that this transaction holds the
- * products' row locks: nobody can change these names and prices before commit.
- */
-async function snapshotLines(tem: Em, lines: CartItem[]): Promise<LineSnapshot[]> {
-  const products = await tem.find(Product, { id: { $in: lines.map((line) => line.product.id) } }, { refresh: true });
-  const byId = new Map(products.map((product) => [product.id, product]));
+/** The lines as the order records them: names and prices of the locked products. */
+function snapshotLines(lines: CartItem[], products: Map<string, LockedProduct>): LineSnapshot[] {
   return lines.map((line, position) => {
-    const product = byId.get(line.product.id)!;
+    const product = products.get(line.product.id)!;
     return {
       position,
       productId: product.id,
       name: product.name,
-      unitPriceCents: product.priceCents,
+      unitPriceCents: product.price_cents,
       quantity: line.quantity,
-      lineTotalCents: product.priceCents * line.quantity,
+      lineTotalCents: product.price_cents * line.quantity,
     };
   });
 }

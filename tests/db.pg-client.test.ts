@@ -1,0 +1,56 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CallbackQueryClient } from '../src/db/pg-client.js';
+import { createTestDatabase, serverUrl } from './support/database.js';
+
+/** The pool's client answers pg's promise, callback and submittable forms of query() alike. */
+describe.skipIf(!serverUrl())('CallbackQueryClient (PostgreSQL)', () => {
+  let client: CallbackQueryClient;
+  beforeAll(async () => {
+    client = new CallbackQueryClient({ connectionString: serverUrl()! });
+    await client.connect();
+  });
+  afterAll(() => client.end());
+
+  it('resolves the promise form with the result, parameters bound', async () => {
+    const result = await client.query<{ n: number; word: string }>('select $1::int + 1 as n, $2::text as word', [41, 'hello']);
+    expect(result.rows).toEqual([{ n: 42, word: 'hello' }]);
+    expect(result.rowCount).toBe(1);
+    expect(result.command).toBe('SELECT');
+  });
+
+  it('rejects the promise form with the database error and stays usable', async () => {
+    const failure = await client.query('select * from no_such_table').catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(Error);
+    expect((failure as { code?: string }).code).toBe('42P01');
+    expect((await client.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
+  });
+
+  it('still calls back in the callback form and runs submittable queries', async () => {
+    const viaCallback = await new Promise<pg.QueryResult>((resolve, reject) =>
+      client.query('select 2 as two', [], (error, result) => (error ? reject(error) : resolve(result))),
+    );
+    expect(viaCallback.rows).toEqual([{ two: 2 }]);
+    const submittable = new pg.Query('select 3 as three');
+    const rows: unknown[] = [];
+    submittable.on('row', (row: unknown) => rows.push(row));
+    const ended = new Promise((resolve, reject) => {
+      submittable.on('end', resolve);
+      submittable.on('error', reject);
+    });
+    client.query(submittable);
+    await ended;
+    expect(rows).toEqual([{ three: 3 }]);
+  });
+
+  it('is the client of the PostgreSQL pool the ORM opens', async () => {
+    const db = await createTestDatabase();
+    try {
+      const pool = (await db.orm.em.getConnection().getNativeClient()) as pg.Pool & { Client: unknown };
+      expect(pool.Client).toBe(CallbackQueryClient);
+      expect(await db.orm.em.fork().execute('select 1 as one')).toEqual([{ one: 1 }]);
+    } finally {
+      await db.drop();
+    }
+  });
+});
