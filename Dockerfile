@@ -25,4 +25,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=40s --retries=3 \
 # The command of `npm run start:prod` (keep the two in step), without npm and sh in between: they do not
 # pass SIGTERM on, and the server needs it to finish in-flight requests before the container stops.
 # The heap limits keep the process under 250 MB; see "Performance" in the README for the measurements.
-CMD ["node", "--max-semi-space-size=16", "--heap-growing-percent=100", "dist/server.js"]
+CMD ["node", "--max-semi-space-size=16", "--heap-growing-percent=50", "dist/server.js"]
