@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallbackQueryClient } from '../src/db/pg-client.js';
+import { queryPrepared } from '../src/db/prepared.js';
 import { createTestDatabase, serverUrl } from './support/database.js';
 
 /** The pool's client answers pg's promise, callback and submittable forms of query() alike. */
@@ -49,6 +50,39 @@ describe.skipIf(!serverUrl())('CallbackQueryClient (PostgreSQL)', () => {
       const pool = (await db.orm.em.getConnection().getNativeClient()) as pg.Pool & { Client: unknown };
       expect(pool.Client).toBe(CallbackQueryClient);
       expect(await db.orm.em.fork().execute('select 1 as one')).toEqual([{ one: 1 }]);
+    } finally {
+      await db.drop();
+    }
+  });
+});
+
+describe.skipIf(!serverUrl())('queryPrepared (PostgreSQL)', () => {
+  it('runs a statement as a named prepared statement on the pooled connection, values bound', async () => {
+    const db = await createTestDatabase();
+    try {
+      const em = db.orm.em.fork();
+      expect(await queryPrepared(em, 'select ?::int + 1 as n, ?::text as word', [41, "it's"])).toEqual([{ n: 42, word: "it's" }]);
+      expect(await queryPrepared(em, 'select ?::int + 1 as n, ?::text as word', [1, 'again'])).toEqual([{ n: 2, word: 'again' }]);
+      // Used one at a time, the pool holds a single connection: the one that prepared the statement.
+      const pool = (await db.orm.em.getConnection().getNativeClient()) as pg.Pool;
+      const prepared = await pool.query<{ statement: string }>('select statement from pg_prepared_statements');
+      expect(prepared.rows.map((row) => row.statement)).toContain('select $1::int + 1 as n, $2::text as word');
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('runs inside the transaction of a transactional EntityManager, seeing its uncommitted writes', async () => {
+    const db = await createTestDatabase();
+    try {
+      await db.orm.em.fork().transactional(async (tem) => {
+        await tem.execute(`update catalog_state set version = 424242`);
+        const rows = await queryPrepared<{ n: string }>(tem, 'select count(*)::text as n from catalog_state where version = ?', [424242]);
+        expect(rows).toEqual([{ n: '1' }]);
+        throw new Error('roll back');
+      }).catch((error: unknown) => expect((error as Error).message).toBe('roll back'));
+      const after = await queryPrepared<{ n: string }>(db.orm.em.fork(), 'select count(*)::text as n from catalog_state where version = ?', [424242]);
+      expect(after).toEqual([{ n: '0' }]);
     } finally {
       await db.drop();
     }

@@ -1,4 +1,5 @@
 import type { Em } from '../../db/orm.js';
+import { queryPrepared } from '../../db/prepared.js';
 import type { Attributes } from '../../entities/Product.js';
 import type { ProductSort } from './schemas.js';
 
@@ -216,7 +217,7 @@ export async function fetchPage(em: Em, query: CatalogQuery, window: PageWindow,
     left join product p on p.id = page.id
     order by ${verbatim(ordering.outer)}`;
 
-  const { total: counted, ...page } = toFetchedPage(await em.execute<Row[]>(statement.text, [...statement.params]));
+  const { total: counted, ...page } = toFetchedPage(await queryPrepared<Row>(em, statement.text, statement.params));
   return count ? { ...page, total: counted ?? 0 } : page;
 }
 
@@ -233,7 +234,7 @@ export async function fetchProducts(em: Em, ids: string[]): Promise<FetchedPage 
     select ${CATALOG_VERSION} as catalog_version, ${PRODUCT_COLUMNS}
     from product p
     where p.id = any(${`{${ids.join(',')}}`}::uuid[])`;
-  const rows = await em.execute<(ProductRow & { catalog_version: unknown })[]>(statement.text, [...statement.params]);
+  const rows = await queryPrepared<ProductRow & { catalog_version: unknown }>(em, statement.text, statement.params);
   if (rows.length !== ids.length) return undefined;
   const byId = new Map(rows.map((row) => [row.id, row]));
   const products: ProductRecord[] = [];
@@ -246,6 +247,6 @@ export async function fetchProducts(em: Em, ids: string[]): Promise<FetchedPage 
 }
 
 export async function readCatalogVersion(em: Em): Promise<string> {
-  const [row] = await em.execute<{ version: string }[]>('select version::text as version from catalog_state');
+  const [row] = await queryPrepared<{ version: string }>(em, 'select version::text as version from catalog_state', []);
   return row!.version;
 }

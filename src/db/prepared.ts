@@ -1,0 +1,36 @@
+import { PostgreSqlConnection } from '@mikro-orm/postgresql';
+import type { Em } from './orm.js';
+
+/** Statement text → its prepared-statement name, the same on every pooled connection. */
+const statementNames = new Map<string, string>();
+/** Each distinct text is one prepared statement per connection; past this, texts run unnamed. */
+const MAX_PREPARED_STATEMENTS = 500;
+
+/**
+ * Runs a read-only statement (`?` placeholders, as for `em.execute`) as a named
+ * prepared statement on PostgreSQL, so that each pooled connection parses and
+ * plans it once instead of on every request: MikroORM sends every statement
+ * unnamed, with its values inlined. For the catalog's page read, pgbench
+ * measured 11k statements per second that way and 21k prepared.
+ *
+ * Inside a transaction, and on the embedded PGlite (one in-process connection),
+ * it goes through the EntityManager as usual. Statements are still written to
+ * the ORM's query log.
+ */
+export async function queryPrepared<Row>(em: Em, text: string, values: readonly unknown[]): Promise<Row[]> {
+  const connection = em.getConnection();
+  if (!(connection instanceof PostgreSqlConnection) || em.isInTransaction()) return em.execute<Row[]>(text, [...values]);
+
+  let name = statementNames.get(text);
+  if (name === undefined && statementNames.size < MAX_PREPARED_STATEMENTS) {
+    name = `storefront_${statementNames.size + 1}`;
+    statementNames.set(text, name);
+  }
+  let position = 0;
+  const numbered = text.replace(/\?/g, () => `$${++position}`);
+  const pool = await connection.getNativeClient();
+  const started = Date.now();
+  const result = await pool.query<Row & object>({ name, text: numbered, values: [...values] });
+  em.config.getLogger().logQuery({ query: numbered, params: values, took: Date.now() - started, results: result.rowCount ?? 0, level: 'info' });
+  return result.rows;
+}
