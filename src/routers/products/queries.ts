@@ -246,6 +246,13 @@ export async function fetchProducts(em: Em, ids: string[]): Promise<FetchedPage 
   return { version: String(rows[0]!.catalog_version), products };
 }
 
+/** One live product as a plain record, or undefined (unknown or deleted). */
+export async function fetchLiveProduct(em: Em, id: string): Promise<ProductRecord | undefined> {
+  const statement = sql`select ${PRODUCT_COLUMNS} from product p where p.id = ${id}::uuid and p.deleted_at is null`;
+  const [row] = await queryPrepared<ProductRow>(em, statement.text, statement.params);
+  return row && toRecord(row);
+}
+
 export async function readCatalogVersion(em: Em): Promise<string> {
   const [row] = await queryPrepared<{ version: string }>(em, 'select version::text as version from catalog_state', []);
   return row!.version;

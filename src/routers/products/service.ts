@@ -6,7 +6,7 @@ import { notFound } from '../../errors.js';
 import { fromCents, toCents } from '../../lib/money.js';
 import { searchWords } from '../../lib/search-text.js';
 import { isUuid, type Page, type PageRequest } from '../shared/schemas.js';
-import { listQuery, searchQuery, type CatalogFilter, type PageWindow, type ProductRecord, type TextQuery } from './queries.js';
+import { fetchLiveProduct, listQuery, searchQuery, type CatalogFilter, type PageWindow, type ProductRecord, type TextQuery } from './queries.js';
 import type {
   CreateProductInput,
   ListProductsInput,
@@ -83,8 +83,9 @@ export async function searchProducts(em: Em, input: SearchProductsInput): Promis
   return { page: input.page, limit: input.limit, total, items: products };
 }
 
-export async function getProduct(em: Em, id: string): Promise<Product> {
-  const product = isUuid(id) ? await em.findOne(Product, { id, deletedAt: null }) : null;
+/** A read-only answer: a plain record, no entity hydration (as for catalog pages). */
+export async function getProduct(em: Em, id: string): Promise<ProductRecord> {
+  const product = isUuid(id) ? await fetchLiveProduct(em, id) : undefined;
   if (!product) throw notFound('Product');
   return product;
 }
