@@ -10,7 +10,7 @@ import { serverUrl } from './support/database.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 
 /**
- * Contract §11 on the real process: `tsx src/server.ts` spawned with an
+ * Contract §11 on the real process: `tsx src/server.ts` (or the build) spawned with an
  * environment, observed through its exit code, stderr, JSON log lines and HTTP.
  * Tests that need a running server use a fresh PostgreSQL database each (the
  * embedded PGlite would share ./.data with the developer's own server), so they
