@@ -5,6 +5,7 @@ import { Order, OrderItem } from '../src/entities/Order.js';
 import { Product, type Attributes } from '../src/entities/Product.js';
 import { createHttpHarness, expectErrorEnvelope, type HttpHarness, type TestResponse } from './support/harness.js';
 import { startSecondInstance } from './support/second-instance.js';
+import { captureSql } from './support/sql-log.js';
 
 let h: HttpHarness;
 let admin: string;
@@ -555,6 +556,64 @@ describe('exact totals after writes', () => {
       expect(await total('?page=1&category=replicas')).toBe(1);
       await deleteViaApi(viaOther.body.id);
       expect([await otherTotal(list), await otherTotal(search)]).toEqual([0, 0]);
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+describe('price changes', () => {
+  const read = async (path: string) => (await get(path)).body as { total: number; items: { id: string; price: number }[] };
+  const versions = async () => {
+    const [row] = await h.db.orm.em.getConnection().execute<{ version: string; price_version: string }[]>(
+      'select version::text as version, price_version::text as price_version from catalog_state',
+    );
+    return row!;
+  };
+
+  it('bump only the price version, so text searches and newest-first pages stay cached, yet show the new price', async () => {
+    const lamp = await created({ name: 'Wombat Lamp', category: 'price-split', price: 10 });
+    const chair = await created({ name: 'Wombat Chair', category: 'price-split', price: 20 });
+    const search = '/api/products/search?page=1&q=wombat';
+    const newest = '/api/products?page=1&category=price-split';
+    expect((await read(search)).total).toBe(2);
+    expect((await read(newest)).total).toBe(2);
+
+    const before = await versions();
+    expect((await putViaApi(lamp, { name: 'Wombat Lamp', category: 'price-split', price: 30, stock: 0 })).status).toBe(200);
+    const after = await versions();
+    expect(after.version).toBe(before.version);
+    expect(Number(after.price_version)).toBe(Number(before.price_version) + 1);
+
+    // Served from the cached page ids (no count, no ranking), with the products re-read.
+    const { result, statements } = await captureSql(h.db.orm, async () => [await read(search), await read(newest)]);
+    expect(statements.filter((sql) => /count\(\*\)|ts_rank|order by/i.test(sql))).toEqual([]);
+    for (const page of result) {
+      expect(page.total).toBe(2);
+      expect(page.items.find((item) => item.id === lamp)?.price).toBe(30);
+    }
+    expect((await read(newest)).items.map((item) => item.id)).toEqual([chair, lamp]);
+  });
+
+  it('are exact at once for price filters and price sorts, also through another instance', async () => {
+    const cheap = await created({ name: 'Numbat Cup', category: 'price-exact', price: 5 });
+    const dear = await created({ name: 'Numbat Jug', category: 'price-exact', price: 15 });
+    const other = await startSecondInstance(h);
+    try {
+      const paths = [
+        '/api/products?page=1&category=price-exact&maxPrice=10',
+        '/api/products?page=1&category=price-exact&sort=price_asc',
+        '/api/products/search?page=1&q=numbat&minPrice=10',
+      ];
+      const readOther = async (path: string) => (await other.request(path)).body as { total: number; items: { id: string }[] };
+      for (const path of paths) await Promise.all([read(path), readOther(path)]);
+
+      expect((await putViaApi(cheap, { name: 'Numbat Cup', category: 'price-exact', price: 25, stock: 0 })).status).toBe(200);
+      for (const reader of [read, readOther]) {
+        expect((await reader(paths[0]!)).total).toBe(0);
+        expect((await reader(paths[1]!)).items.map((item) => item.id)).toEqual([dear, cheap]);
+        expect((await reader(paths[2]!)).total).toBe(2);
+      }
     } finally {
       await other.close();
     }

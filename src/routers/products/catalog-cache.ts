@@ -51,7 +51,9 @@ export interface CountedPage {
  * A page with its exact total, without counting or re-ranking on every request.
  *
  * The database bumps the catalog version (trigger on `product`) whenever a write
- * can change which products match some filter or search, or their order. Totals
+ * can change which products match some filter or search, or their order (price
+ * changes bump a version of their own, read only by queries that involve
+ * prices: see catalogVersionOf). Totals
  * and the ids of pages are cached with the version they were computed at and
  * used only while the version, read in the same statement as the products,
  * still matches: exact after every write, also when several processes share the
@@ -64,11 +66,11 @@ export async function countedPage(em: Em, query: CatalogQuery, window: PageWindo
   const cachedPage = cache.pages.get(pageKey);
   let currentVersion: string;
   if (cachedPage) {
-    const page = await fetchProducts(em, cachedPage.ids);
+    const page = await fetchProducts(em, query, cachedPage.ids);
     if (page?.version === cachedPage.version) return { total: cachedPage.total, products: page.products };
-    currentVersion = page?.version ?? (await readCatalogVersion(em));
+    currentVersion = page?.version ?? (await readCatalogVersion(em, query));
   } else {
-    currentVersion = await readCatalogVersion(em);
+    currentVersion = await readCatalogVersion(em, query);
   }
 
   // Right after a write, every request for a busy page misses at once: one of them
@@ -91,7 +93,7 @@ async function computePage(em: Em, cache: CatalogCache, query: CatalogQuery, win
   const cachedTotal = cache.totals.get(query.key);
   if (cachedTotal) {
     if (window.offset >= cachedTotal.total) {
-      const version = await readCatalogVersion(em);
+      const version = await readCatalogVersion(em, query);
       if (version === cachedTotal.version) return { version, total: cachedTotal.total, products: [] };
     } else {
       const page = await fetchPage(em, query, window, false);

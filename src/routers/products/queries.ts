@@ -50,21 +50,28 @@ export interface TextQuery {
 }
 
 /**
- * What a page is drawn from. `key` identifies the matching set (not its order),
- * so list pages in every sort order share one cached total.
+ * What a page is drawn from. `key` identifies the matching set (not its order)
+ * and whether prices matter, so list pages in every sort order that reads no
+ * price share one cached total.
  */
 export interface CatalogQuery {
   key: string;
   filter: CatalogFilter;
   order: { sort: ProductSort } | { relevance: TextQuery };
+  /** Price filters or a price sort: the answer also changes with any price. */
+  pricesMatter: boolean;
 }
 
+const filtersByPrice = (filter: CatalogFilter) => filter.minPriceCents !== undefined || filter.maxPriceCents !== undefined;
+
 export function listQuery(filter: CatalogFilter, sort: ProductSort): CatalogQuery {
-  return { key: JSON.stringify(['list', filter]), filter, order: { sort } };
+  const pricesMatter = filtersByPrice(filter) || sort === 'price_asc' || sort === 'price_desc';
+  return { key: JSON.stringify(['list', filter, pricesMatter]), filter, order: { sort }, pricesMatter };
 }
 
 export function searchQuery(filter: CatalogFilter, text: TextQuery): CatalogQuery {
-  return { key: JSON.stringify(['search', text.match, filter]), filter, order: { relevance: text } };
+  const pricesMatter = filtersByPrice(filter);
+  return { key: JSON.stringify(['search', text.match, filter, pricesMatter]), filter, order: { relevance: text }, pricesMatter };
 }
 
 function matching(query: CatalogQuery): Fragment {
@@ -163,7 +170,19 @@ const toRecord = (row: ProductRow): ProductRecord => ({
   updatedAt: row.updated_at,
 });
 
-const CATALOG_VERSION = verbatim('(select version from catalog_state)::text');
+/**
+ * The catalog version a query's answer is valid at. The database bumps `version`
+ * on every change that can alter which products match or their order, except
+ * price changes, which bump `price_version`: only answers that read prices
+ * depend on it, so a price edit leaves cached text searches and newest-first
+ * pages valid (their products are re-read anyway, with current prices).
+ */
+const catalogVersionOf = (query: Pick<CatalogQuery, 'pricesMatter'>): Fragment =>
+  verbatim(
+    query.pricesMatter
+      ? `(select version::text || '.' || price_version::text from catalog_state)`
+      : `(select version::text from catalog_state)`,
+  );
 
 export interface PageWindow {
   offset: number;
@@ -204,7 +223,7 @@ export async function fetchPage(em: Em, query: CatalogQuery, window: PageWindow,
   const pastTheEnd = count ? sql` and ${window.offset} < s.total` : verbatim('');
   // Materialized: otherwise PostgreSQL inlines `s` and counts a second time for the past-the-end check.
   const statement = sql`
-    with s as materialized (select ${CATALOG_VERSION} as catalog_version, ${total} as total)
+    with s as materialized (select ${catalogVersionOf(query)} as catalog_version, ${total} as total)
     select s.catalog_version, s.total, ${PRODUCT_COLUMNS}
     from s
     left join lateral (
@@ -228,10 +247,10 @@ export async function fetchPage(em: Em, query: CatalogQuery, window: PageWindow,
  * page (pgbench), so the order is restored here. `undefined` when a product is
  * gone, which the version alone would not show if a row vanished outside the API.
  */
-export async function fetchProducts(em: Em, ids: string[]): Promise<FetchedPage | undefined> {
-  if (ids.length === 0) return { version: await readCatalogVersion(em), products: [] };
+export async function fetchProducts(em: Em, query: CatalogQuery, ids: string[]): Promise<FetchedPage | undefined> {
+  if (ids.length === 0) return { version: await readCatalogVersion(em, query), products: [] };
   const statement = sql`
-    select ${CATALOG_VERSION} as catalog_version, ${PRODUCT_COLUMNS}
+    select ${catalogVersionOf(query)} as catalog_version, ${PRODUCT_COLUMNS}
     from product p
     where p.id = any(${`{${ids.join(',')}}`}::uuid[])`;
   const rows = await queryPrepared<ProductRow & { catalog_version: unknown }>(em, statement.text, statement.params);
@@ -253,7 +272,8 @@ export async function fetchLiveProduct(em: Em, id: string): Promise<ProductRecor
   return row && toRecord(row);
 }
 
-export async function readCatalogVersion(em: Em): Promise<string> {
-  const [row] = await queryPrepared<{ version: string }>(em, 'select version::text as version from catalog_state', []);
+export async function readCatalogVersion(em: Em, query: CatalogQuery): Promise<string> {
+  const statement = sql`select ${catalogVersionOf(query)} as version`;
+  const [row] = await queryPrepared<{ version: string }>(em, statement.text, statement.params);
   return row!.version;
 }
