@@ -1,8 +1,13 @@
 import { PostgreSqlConnection } from '@mikro-orm/postgresql';
 import type { Em } from './orm.js';
 
-/** Statement text → its prepared-statement name, the same on every pooled connection. */
-const statementNames = new Map<string, string>();
+/** A statement text as sent: its name (the same on every pooled connection) and `$n` placeholders. */
+interface PreparedStatement {
+  name: string | undefined;
+  text: string;
+}
+
+const statements = new Map<string, PreparedStatement>();
 /** Each distinct text is one prepared statement per connection; past this, texts run unnamed. */
 const MAX_PREPARED_STATEMENTS = 500;
 
@@ -21,16 +26,19 @@ export async function queryPrepared<Row>(em: Em, text: string, values: readonly 
   const connection = em.getConnection();
   if (!(connection instanceof PostgreSqlConnection) || em.isInTransaction()) return em.execute<Row[]>(text, [...values]);
 
-  let name = statementNames.get(text);
-  if (name === undefined && statementNames.size < MAX_PREPARED_STATEMENTS) {
-    name = `storefront_${statementNames.size + 1}`;
-    statementNames.set(text, name);
-  }
-  let position = 0;
-  const numbered = text.replace(/\?/g, () => `$${++position}`);
+  const statement = statements.get(text) ?? toPrepared(text);
   const pool = await connection.getNativeClient();
   const started = Date.now();
-  const result = await pool.query<Row & object>({ name, text: numbered, values: [...values] });
-  em.config.getLogger().logQuery({ query: numbered, params: values, took: Date.now() - started, results: result.rowCount ?? 0, level: 'info' });
+  const result = await pool.query<Row & object>({ name: statement.name, text: statement.text, values: [...values] });
+  em.config.getLogger().logQuery({ query: statement.text, params: values, took: Date.now() - started, results: result.rowCount ?? 0, level: 'info' });
   return result.rows;
+}
+
+function toPrepared(text: string): PreparedStatement {
+  let position = 0;
+  const numbered = text.replace(/\?/g, () => `$${++position}`);
+  if (statements.size >= MAX_PREPARED_STATEMENTS) return { name: undefined, text: numbered };
+  const statement = { name: `storefront_${statements.size + 1}`, text: numbered };
+  statements.set(text, statement);
+  return statement;
 }

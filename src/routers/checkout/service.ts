@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeadlockException, LockWaitTimeoutException } from '@mikro-orm/core';
+import { arrayLiteral } from '../../db/array-literal.js';
 import type { Em } from '../../db/orm.js';
 import type { Cart } from '../../entities/Cart.js';
 import type { CartItem } from '../../entities/CartItem.js';
@@ -104,10 +105,10 @@ interface LockedProduct {
  * read under the locks: nobody can change their names and prices before commit.
  */
 async function reserveStock(tem: Em, lines: CartItem[]): Promise<Map<string, LockedProduct>> {
-  const ids = lines.map((line) => line.product.id);
+  const ids = arrayLiteral(lines.map((line) => line.product.id));
   const locked = await tem.execute<LockedProduct[]>(
     `select id, name, price_cents, stock from product where id = any(?::uuid[]) and deleted_at is null order by id for update`,
-    [`{${ids.join(',')}}`],
+    [ids],
   );
   const byId = new Map(locked.map((product) => [product.id, product]));
   const shortfalls: StockShortfall[] = lines.flatMap((line) => {
@@ -118,7 +119,7 @@ async function reserveStock(tem: Em, lines: CartItem[]): Promise<Map<string, Loc
   await tem.execute(
     `update product p set stock = p.stock - line.quantity
      from unnest(?::uuid[], ?::int[]) as line(id, quantity) where p.id = line.id`,
-    [`{${ids.join(',')}}`, `{${lines.map((line) => line.quantity).join(',')}}`],
+    [ids, arrayLiteral(lines.map((line) => line.quantity))],
     'run',
   );
   return byId;

@@ -1,3 +1,4 @@
+import { arrayLiteral } from '../../db/array-literal.js';
 import type { Em } from '../../db/orm.js';
 import { queryPrepared } from '../../db/prepared.js';
 import type { Attributes } from '../../entities/Product.js';
@@ -252,9 +253,8 @@ export async function fetchProducts(em: Em, query: CatalogQuery, ids: string[]):
   const statement = sql`
     select ${catalogVersionOf(query)} as catalog_version, ${PRODUCT_COLUMNS}
     from product p
-    where p.id = any(${`{${ids.join(',')}}`}::uuid[])`;
+    where p.id = any(${arrayLiteral(ids)}::uuid[])`;
   const rows = await queryPrepared<ProductRow & { catalog_version: unknown }>(em, statement.text, statement.params);
-  if (rows.length !== ids.length) return undefined;
   const byId = new Map(rows.map((row) => [row.id, row]));
   const products: ProductRecord[] = [];
   for (const id of ids) {
