@@ -32,6 +32,8 @@ describe('defaults', () => {
       port: 3000,
       corsOrigins: '*',
       trustProxy: false,
+      databasePoolMode: 'session',
+      metricsPort: undefined,
       bcryptCost: 10,
       databaseUrl: undefined,
       jwtSecretGenerated: true,
@@ -39,6 +41,8 @@ describe('defaults', () => {
       admin: undefined,
       seedDemoData: true,
       loginRateLimit: 10,
+      loginAddressRateLimit: 100,
+      signupRateLimit: 20,
       currency: 'EUR',
       logLevel: 'info',
     });
@@ -80,7 +84,9 @@ describe('accepted values', () => {
       production: true,
       port: 8080,
       corsOrigins: ['https://shop.example.com', 'http://localhost:5173'],
-      trustProxy: true,
+      trustProxy: 1,
+      databasePoolMode: 'session',
+      metricsPort: undefined,
       bcryptCost: 12,
       databaseUrl: 'postgresql://shop:secret@db.internal:5433/shop',
       jwtSecret: SECRET,
@@ -89,6 +95,8 @@ describe('accepted values', () => {
       admin: { username: 'root.admin', password: 'correct horse battery' },
       seedDemoData: true,
       loginRateLimit: 0,
+      loginAddressRateLimit: 100,
+      signupRateLimit: 20,
       currency: 'USD',
       logLevel: 'warn',
     });
@@ -113,6 +121,32 @@ describe('accepted values', () => {
     expect(admin).toEqual({ username: 'boss', password: 'é'.repeat(36) });
   });
 
+  it('reads TRUST_PROXY as hops or proxy addresses, never as "trust every hop"', () => {
+    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: '0' }).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.7,fd00::/8' }).trustProxy).toEqual(['10.0.0.0/8', '192.168.1.7', 'fd00::/8']);
+  });
+
+  it.each(['', 'yes', '11', '10.0.0.0/33', 'fd00::/129', '10.0.0.1,', 'localhost'])('rejects TRUST_PROXY=%j', (value) => {
+    expectRejected({ TRUST_PROXY: value }, 'TRUST_PROXY');
+  });
+
+  it('reads the pool mode, metrics port and address budgets', () => {
+    expect(loadConfig({ DATABASE_POOL_MODE: 'transaction' }).databasePoolMode).toBe('transaction');
+    expect(loadConfig({ METRICS_PORT: '9464' }).metricsPort).toBe(9464);
+    expect(loadConfig({ LOGIN_ADDRESS_RATE_LIMIT: '0', SIGNUP_RATE_LIMIT: '5' })).toMatchObject({ loginAddressRateLimit: 0, signupRateLimit: 5 });
+    for (const [variable, value] of [['DATABASE_POOL_MODE', 'statement'], ['METRICS_PORT', '0'], ['LOGIN_ADDRESS_RATE_LIMIT', '-1'], ['SIGNUP_RATE_LIMIT', '']] as const) {
+      expectRejected({ [variable]: value }, variable);
+    }
+  });
+
+  it('refuses the public placeholder secret in production only', () => {
+    const placeholder = 'placeholder-secret-replace-me-it-is-public-in-git';
+    expect(loadConfig({ JWT_SECRET: placeholder }).jwtSecret).toBe(placeholder);
+    expectRejected({ NODE_ENV: 'production', JWT_SECRET: placeholder }, 'JWT_SECRET');
+  });
+
   it('keeps JWT_SECRET optional outside production', () => {
     expect(loadConfig({ NODE_ENV: 'development' }).jwtSecretGenerated).toBe(true);
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET }).production).toBe(true);
@@ -132,6 +166,10 @@ describe('rejected values', () => {
     'ADMIN_PASSWORD',
     'SEED_DEMO_DATA',
     'LOGIN_RATE_LIMIT',
+    'LOGIN_ADDRESS_RATE_LIMIT',
+    'SIGNUP_RATE_LIMIT',
+    'DATABASE_POOL_MODE',
+    'METRICS_PORT',
     'CURRENCY',
     'LOG_LEVEL',
   ])('rejects an empty %s', (variable) => {
@@ -156,7 +194,6 @@ describe('rejected values', () => {
     ['LOGIN_RATE_LIMIT', 'off'],
     ['LOG_LEVEL', 'verbose'],
     ['LOG_LEVEL', 'INFO'],
-    ['TRUST_PROXY', '1'],
     ['TRUST_PROXY', 'yes'],
     ['TRUST_PROXY', 'TRUE'],
     ['SEED_DEMO_DATA', 'no'],
