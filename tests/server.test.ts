@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
@@ -19,8 +18,9 @@ import {
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 
 /**
- * Contract §11 on the real process: `tsx src/server.ts` (or the build) spawned with an
- * environment, observed through its exit code, stderr, JSON log lines and HTTP.
+ * Contract §11 on the real process: the compiled build (the run's one build: the
+ * fastest start), and once `npm start` itself, spawned with an environment and
+ * observed through its exit code, stderr, JSON log lines and HTTP.
  * Tests that need a running server use a fresh PostgreSQL database each (the
  * embedded PGlite would share ./.data with the developer's own server), so they
  * run when TEST_DATABASE_URL or DATABASE_URL names a PostgreSQL server, as in CI.
@@ -38,7 +38,7 @@ describe('an invalid environment', () => {
     [{ ADMIN_USERNAME: 'boss' }, 'ADMIN_PASSWORD'],
     [{ ADMIN_USERNAME: 'no spaces allowed', ADMIN_PASSWORD: 'correct horse battery' }, 'ADMIN_USERNAME'],
   ])('%j exits 1 with one line naming %s', async (env, variable) => {
-    const server = spawnServer({ command: 'sources', env });
+    const server = spawnServer({ env });
     expect(await server.exited).toEqual({ code: 1, signal: null });
     const lines = server.stderr().trimEnd().split('\n');
     expect(lines).toHaveLength(1);
@@ -52,7 +52,7 @@ describe.skipIf(!serverUrl())('the server process (PostgreSQL)', () => {
     const db = await createEmptyDatabase();
     try {
       const env = { DATABASE_URL: db.url, JWT_SECRET: SECRET };
-      const first = await startServer({ command: 'sources', env });
+      const first = await startServer({ env });
       expect((await first.request('/ready')).status).toBe(200);
       const migrationFiles = readdirSync(path.join(ROOT, 'src/migrations')).filter((f) => /^Migration.*\.ts$/.test(f));
       const applied = await db.query('select name from mikro_orm_migrations');
@@ -62,14 +62,14 @@ describe.skipIf(!serverUrl())('the server process (PostgreSQL)', () => {
       expect(await first.stop()).toEqual({ code: 0, signal: null });
 
       const admin = { ...env, ADMIN_USERNAME: 'boss', ADMIN_PASSWORD: 'second-password' };
-      const second = await startServer({ command: 'sources', env: admin });
+      const second = await startServer({ env: admin });
       const promoted = await second.request('/api/auth/login', { method: 'POST', json: { username: 'BOSS', password: 'second-password' } });
       expect(promoted.status).toBe(200);
       expect(promoted.body.user).toEqual({ ...signup.body.user, role: 'admin' });
       expect((await second.request('/api/auth/login', { method: 'POST', json: { username: 'boss', password: 'first-password' } })).status).toBe(401);
       expect(await second.stop()).toEqual({ code: 0, signal: null });
 
-      const third = await startServer({ command: 'sources', env: admin });
+      const third = await startServer({ env: admin });
       const again = await third.request('/api/auth/login', { method: 'POST', json: { username: 'boss', password: 'second-password' } });
       expect(again.body.user).toEqual({ ...signup.body.user, role: 'admin' });
       expect(await third.stop()).toEqual({ code: 0, signal: null });
@@ -83,7 +83,7 @@ describe.skipIf(!serverUrl())('the server process (PostgreSQL)', () => {
   it('finishes an in-flight request on SIGTERM, refuses new connections, and exits 0', async () => {
     const db = await createEmptyDatabase();
     try {
-      const server = await startServer({ command: 'sources', env: { DATABASE_URL: db.url, JWT_SECRET: SECRET } });
+      const server = await startServer({ env: { DATABASE_URL: db.url, JWT_SECRET: SECRET } });
       const body = JSON.stringify({ username: 'late_arrival', password: 'password123' });
       const url = new URL('/api/auth/signup', server.baseUrl);
       const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
@@ -123,7 +123,7 @@ describe.skipIf(!serverUrl())('the server process (PostgreSQL)', () => {
   it('logs JSON lines per request without credentials, warns without JWT_SECRET, and honours TRUST_PROXY', async () => {
     const db = await createEmptyDatabase();
     try {
-      const server = await startServer({ command: 'sources', env: { DATABASE_URL: db.url, TRUST_PROXY: 'true', LOGIN_RATE_LIMIT: '1' } });
+      const server = await startServer({ env: { DATABASE_URL: db.url, TRUST_PROXY: 'true', LOGIN_RATE_LIMIT: '1' } });
       const warning = server.logs().find((e) => e.level === 40 && /JWT_SECRET/.test(e.msg));
       expect(warning).toBeDefined();
 
@@ -156,7 +156,7 @@ describe.skipIf(!serverUrl())('the server process (PostgreSQL)', () => {
   it('fails at once with one line when the database refuses the credentials', async () => {
     const url = new URL(serverUrl()!);
     url.username = `nobody_${randomBytes(4).toString('hex')}`;
-    const server = spawnServer({ command: 'sources', env: { DATABASE_URL: url.toString(), JWT_SECRET: SECRET } });
+    const server = spawnServer({ env: { DATABASE_URL: url.toString(), JWT_SECRET: SECRET } });
     expect(await server.exited).toEqual({ code: 1, signal: null });
     const lines = server.stderr().trimEnd().split('\n');
     expect(lines).toHaveLength(1);
@@ -170,7 +170,7 @@ describe.skipIf(!serverUrl())('the server process (PostgreSQL)', () => {
     try {
       await new Promise<void>((resolve) => occupant.listen(0, resolve));
       const port = (occupant.address() as AddressInfo).port;
-      const server = spawnServer({ command: 'sources', env: { DATABASE_URL: db.url, JWT_SECRET: SECRET, PORT: String(port) } });
+      const server = spawnServer({ env: { DATABASE_URL: db.url, JWT_SECRET: SECRET, PORT: String(port) } });
       expect(await server.exited).toEqual({ code: 1, signal: null });
       const lines = server.stderr().trimEnd().split('\n');
       expect(lines).toHaveLength(1);
@@ -182,12 +182,11 @@ describe.skipIf(!serverUrl())('the server process (PostgreSQL)', () => {
   });
 
   it('runs from the production build (npm run build, then node dist/server.js): migrations, seed-free start, catalog', async () => {
-    const build = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
-    expect(build.stdout + build.stderr).toBe('');
-    expect(build.status).toBe(0);
+    // The run's one build (tests/support/server-process.ts), made by `tsc -p tsconfig.build.json` like
+    // `npm run build`: its setup fails unless tsc exits 0 without a word.
     const db = await createEmptyDatabase();
     try {
-      const server = await startServer({ command: [process.execPath, 'dist/server.js'], env: { DATABASE_URL: db.url, JWT_SECRET: SECRET, NODE_ENV: 'production', SEED_DEMO_DATA: 'true' } });
+      const server = await startServer({ command: 'build', env: { DATABASE_URL: db.url, JWT_SECRET: SECRET, NODE_ENV: 'production', SEED_DEMO_DATA: 'true' } });
       const applied = await db.query('select name from mikro_orm_migrations');
       const migrationFiles = readdirSync(path.join(ROOT, 'src/migrations')).filter((f) => /^Migration.*\.ts$/.test(f));
       expect(applied.rows).toHaveLength(migrationFiles.length);
@@ -196,6 +195,21 @@ describe.skipIf(!serverUrl())('the server process (PostgreSQL)', () => {
       expect(page.body.total).toBeGreaterThan(0);
       expect((await server.request('/api/openapi.json')).body.info.version).toMatch(/^\d+\.\d+\.\d+/);
       expect(await server.stop()).toEqual({ code: 0, signal: null });
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('runs from the sources as `npm start` does (npm, then the tsx CLI): demo catalog, docs', async () => {
+    const db = await createEmptyDatabase();
+    try {
+      const server = await startServer({ command: 'npm-start', env: { DATABASE_URL: db.url, JWT_SECRET: SECRET, SEED_DEMO_DATA: 'true' } });
+      expect((await server.request('/ready')).status).toBe(200);
+      expect((await server.request('/api/products?page=1&limit=1')).body.total).toBeGreaterThan(0);
+      expect((await server.request('/api/openapi.json')).body.info.version).toMatch(/^\d+\.\d+\.\d+/);
+      // Shutdown semantics are proven on a single process above; through npm and the tsx CLI's
+      // signal relay the exit code of a SIGTERM depends on timing, so this process is just removed.
+      expect((await server.kill()).signal).toBe('SIGKILL');
     } finally {
       await db.drop();
     }
@@ -216,7 +230,7 @@ describe.skipIf(!serverUrl())('the server process (PostgreSQL)', () => {
 
     it('waits for a database that is down at startup, then serves; answers 503 during an outage and recovers', async () => {
       await proxy.cut();
-      const server = spawnServer({ command: 'sources', env: { DATABASE_URL: db.urlVia(proxy.port), JWT_SECRET: SECRET } });
+      const server = spawnServer({ env: { DATABASE_URL: db.urlVia(proxy.port), JWT_SECRET: SECRET } });
       await server.waitForLog((e) => e.msg === 'database not reachable yet, retrying', 'a retry');
       await proxy.restore();
       const listening = asRunning(server, (await server.waitForLog(isListeningLine, 'that it listens')).port as number);

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, symlinkSync, watch, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -97,7 +97,9 @@ const running = new Set<ChildProcess>();
 beforeAll(() => serverBuild().then(() => undefined));
 afterAll(() => {
   for (const child of running) killGroup(child);
+  if (ownBuildRoot) rmSync(ownBuildRoot, { recursive: true, force: true });
 });
+let ownBuildRoot: string | undefined;
 
 function killGroup(child: ChildProcess): void {
   try {
@@ -109,7 +111,7 @@ function killGroup(child: ChildProcess): void {
 }
 
 function argv(command: ServerCommand): readonly string[] {
-  if (command === 'build') return [process.execPath, path.join(serverBuildSync(), 'dist/server.js')];
+  if (command === 'build') return [process.execPath, path.join(builtServerDir(), 'dist/server.js')];
   if (command === 'sources') return [process.execPath, '--import', 'tsx', 'src/server.ts'];
   if (command === 'npm-start') return ['npm', 'start', '--silent'];
   return command;
@@ -301,19 +303,19 @@ declare module 'vitest' {
 
 let buildDir: string | undefined;
 
-/**
- * The compiled build (`tsc -p tsconfig.build.json`) for this test run: made by the first
- * test file that needs it, into the run's temporary directory, and reused by every other
- * file (they wait for it). Laid out as a project root — package.json and node_modules are
- * links to ours — because the build finds both one level above its own modules.
- * Runs that spawn no built server pay nothing.
- */
-export function serverBuildSync(): string {
+function builtServerDir(): string {
   if (buildDir) return buildDir;
   throw new Error('the server build is not ready: spawn { command: "build" } servers from tests or hooks, not at import');
 }
 
 let building: Promise<string> | undefined;
+/**
+ * The compiled build (`tsc -p tsconfig.build.json`) for this test run, as a directory holding
+ * dist/: made by the first test file that needs it, into the run's temporary directory, and
+ * reused by every other file (they wait for it). Laid out as a project root — package.json
+ * and node_modules are links to ours — because the build finds both one level above its own
+ * modules. Runs that spawn no built server pay nothing.
+ */
 export function serverBuild(): Promise<string> {
   building ??= makeBuild().then((dir) => (buildDir = dir));
   return building;
@@ -326,8 +328,11 @@ async function makeBuild(): Promise<string> {
   } catch {
     root = '';
   }
-  // Without the global setup (another config): a build of this file's own.
-  if (!root) root = mkdtempSync(path.join(tmpdir(), 'storefront-build-'));
+  if (!root) {
+    // Without the global setup (another config): a build of this file's own.
+    ownBuildRoot = mkdtempSync(path.join(tmpdir(), 'storefront-build-'));
+    root = ownBuildRoot;
+  }
   const done = path.join(root, 'app');
   const failed = path.join(root, 'failed.txt');
   let claimed = false;
@@ -341,7 +346,9 @@ async function makeBuild(): Promise<string> {
     const staging = mkdtempSync(path.join(root, 'staging-'));
     symlinkSync(path.join(ROOT, 'package.json'), path.join(staging, 'package.json'));
     symlinkSync(path.join(ROOT, 'node_modules'), path.join(staging, 'node_modules'));
-    const tsc = spawn(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', path.join(staging, 'dist')], {
+    // --noCheck: the same JavaScript as `npm run build` in a third of the CPU time; the types are
+    // `npm run typecheck`'s job (CI runs it).
+    const tsc = spawn(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--noCheck', '--outDir', path.join(staging, 'dist')], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
