@@ -1,149 +1,30 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverUrl } from './support/database.js';
+import {
+  ROOT,
+  SERVER_SECRET as SECRET,
+  asRunning,
+  createEmptyDatabase,
+  isListeningLine,
+  spawnServer,
+  startServer,
+  type EmptyDatabase,
+} from './support/server-process.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 
 /**
- * Contract §11 on the real process: `tsx src/server.ts` (or the build) spawned with an
- * environment, observed through its exit code, stderr, JSON log lines and HTTP.
+ * Contract §11 on the real process: the compiled build (the run's one build: the
+ * fastest start), and once `npm start` itself, spawned with an environment and
+ * observed through its exit code, stderr, JSON log lines and HTTP.
  * Tests that need a running server use a fresh PostgreSQL database each (the
  * embedded PGlite would share ./.data with the developer's own server), so they
  * run when TEST_DATABASE_URL or DATABASE_URL names a PostgreSQL server, as in CI.
  */
-
-const ROOT = path.resolve(import.meta.dirname, '..');
-const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
-const SECRET = 'spawned-server-secret-at-least-32-chars';
-
-type LogEntry = Record<string, unknown> & { level: number; msg: string };
-
-interface ServerProcess {
-  child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  logs(): LogEntry[];
-  waitForLog(predicate: (entry: LogEntry) => boolean, what: string): Promise<LogEntry>;
-  exited: Promise<number | null>;
-}
-
-interface RunningServer extends ServerProcess {
-  baseUrl: string;
-  /** SIGTERM, then the exit code. */
-  stop(): Promise<number | null>;
-}
-
-const running = new Set<ChildProcess>();
-afterAll(() => {
-  // tsx runs the server in a child process of its own: a leftover is killed with its whole process group.
-  for (const child of running) process.kill(-child.pid!, 'SIGKILL');
-});
-
-/** How the server is started: from its sources with tsx (as `npm start`), or the compiled build (as `npm run start:prod`). */
-const FROM_SOURCES = [TSX, 'src/server.ts'] as const;
-
-function spawnServer(env: Record<string, string>, [command, ...args]: readonly string[] = FROM_SOURCES): ServerProcess {
-  const child = spawn(command!, args, {
-    cwd: ROOT,
-    // Nothing inherited but what finding node needs: the server sees exactly this environment.
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', BCRYPT_COST: '4', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  running.add(child);
-  let stdout = '';
-  let stderr = '';
-  const waiters = new Set<() => void>();
-  child.stdout!.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString('utf8');
-    for (const check of waiters) check();
-  });
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString('utf8');
-  });
-  // 'close', not 'exit': only 'close' guarantees the process's last stdout lines have been read.
-  const exited = new Promise<number | null>((resolve) =>
-    child.on('close', (code) => {
-      running.delete(child);
-      resolve(code);
-    }),
-  );
-  const logs = () =>
-    stdout
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line) => JSON.parse(line) as LogEntry);
-  const waitForLog = (predicate: (entry: LogEntry) => boolean, what: string) =>
-    new Promise<LogEntry>((resolve, reject) => {
-      const check = () => {
-        const entry = stdout.endsWith('\n') ? logs().find(predicate) : undefined;
-        if (entry) {
-          waiters.delete(check);
-          resolve(entry);
-        }
-      };
-      waiters.add(check);
-      check();
-      void exited.then((code) => {
-        if (!waiters.has(check)) return;
-        waiters.delete(check);
-        reject(new Error(`server exited (${code}) before logging ${what}\nstdout: ${stdout}\nstderr: ${stderr}`));
-      });
-    });
-  return { child, stdout: () => stdout, stderr: () => stderr, logs, waitForLog, exited };
-}
-
-async function startServer(env: Record<string, string>, command?: readonly string[]): Promise<RunningServer> {
-  const server = spawnServer(env, command);
-  const listening = await server.waitForLog((e) => e.msg.startsWith('Storefront API listening'), 'that it listens');
-  return {
-    ...server,
-    baseUrl: `http://127.0.0.1:${listening.port as number}`,
-    stop() {
-      server.child.kill('SIGTERM');
-      return server.exited;
-    },
-  };
-}
-
-/** An empty PostgreSQL database: the server under test brings its schema up itself. */
-async function createEmptyDatabase(): Promise<{ url: string; query(sql: string, params?: unknown[]): Promise<pg.QueryResult>; drop(): Promise<void> }> {
-  const adminUrl = serverUrl()!;
-  const name = `storefront_server_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`create database "${name}"`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const client = new pg.Client({ connectionString: url.toString() });
-  await client.connect();
-  return {
-    url: url.toString(),
-    query: (sql, params) => client.query(sql, params),
-    async drop() {
-      await client.end();
-      const cleanup = new pg.Client({ connectionString: adminUrl });
-      await cleanup.connect();
-      await cleanup.query(`drop database if exists "${name}" with (force)`);
-      await cleanup.end();
-    },
-  };
-}
-
-async function call(baseUrl: string, route: string, init: { method?: string; json?: unknown; token?: string; headers?: Record<string, string> } = {}) {
-  const headers: Record<string, string> = { ...init.headers };
-  if (init.json !== undefined) headers['Content-Type'] = 'application/json';
-  if (init.token) headers['Authorization'] = `Bearer ${init.token}`;
-  const res = await fetch(`${baseUrl}${route}`, { method: init.method ?? 'GET', headers, body: init.json === undefined ? undefined : JSON.stringify(init.json) });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
-}
 
 describe('an invalid environment', () => {
   it.concurrent.each([
@@ -157,8 +38,8 @@ describe('an invalid environment', () => {
     [{ ADMIN_USERNAME: 'boss' }, 'ADMIN_PASSWORD'],
     [{ ADMIN_USERNAME: 'no spaces allowed', ADMIN_PASSWORD: 'correct horse battery' }, 'ADMIN_USERNAME'],
   ])('%j exits 1 with one line naming %s', async (env, variable) => {
-    const server = spawnServer(env);
-    expect(await server.exited).toBe(1);
+    const server = spawnServer({ env });
+    expect(await server.exited).toEqual({ code: 1, signal: null });
     const lines = server.stderr().trimEnd().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(new RegExp(`^Invalid environment variable ${variable}: \\S`));
@@ -171,27 +52,27 @@ describe.skipIf(!serverUrl())('the server process (PostgreSQL)', () => {
     const db = await createEmptyDatabase();
     try {
       const env = { DATABASE_URL: db.url, JWT_SECRET: SECRET };
-      const first = await startServer(env);
-      expect((await call(first.baseUrl, '/ready')).status).toBe(200);
+      const first = await startServer({ env });
+      expect((await first.request('/ready')).status).toBe(200);
       const migrationFiles = readdirSync(path.join(ROOT, 'src/migrations')).filter((f) => /^Migration.*\.ts$/.test(f));
       const applied = await db.query('select name from mikro_orm_migrations');
       expect(applied.rows.map((r: { name: string }) => r.name).sort()).toEqual(migrationFiles.map((f) => f.replace(/\.ts$/, '')).sort());
-      const signup = await call(first.baseUrl, '/api/auth/signup', { method: 'POST', json: { username: 'Boss', password: 'first-password' } });
+      const signup = await first.request('/api/auth/signup', { method: 'POST', json: { username: 'Boss', password: 'first-password' } });
       expect(signup.body.user.role).toBe('customer');
-      expect(await first.stop()).toBe(0);
+      expect(await first.stop()).toEqual({ code: 0, signal: null });
 
       const admin = { ...env, ADMIN_USERNAME: 'boss', ADMIN_PASSWORD: 'second-password' };
-      const second = await startServer(admin);
-      const promoted = await call(second.baseUrl, '/api/auth/login', { method: 'POST', json: { username: 'BOSS', password: 'second-password' } });
+      const second = await startServer({ env: admin });
+      const promoted = await second.request('/api/auth/login', { method: 'POST', json: { username: 'BOSS', password: 'second-password' } });
       expect(promoted.status).toBe(200);
       expect(promoted.body.user).toEqual({ ...signup.body.user, role: 'admin' });
-      expect((await call(second.baseUrl, '/api/auth/login', { method: 'POST', json: { username: 'boss', password: 'first-password' } })).status).toBe(401);
-      expect(await second.stop()).toBe(0);
+      expect((await second.request('/api/auth/login', { method: 'POST', json: { username: 'boss', password: 'first-password' } })).status).toBe(401);
+      expect(await second.stop()).toEqual({ code: 0, signal: null });
 
-      const third = await startServer(admin);
-      const again = await call(third.baseUrl, '/api/auth/login', { method: 'POST', json: { username: 'boss', password: 'second-password' } });
+      const third = await startServer({ env: admin });
+      const again = await third.request('/api/auth/login', { method: 'POST', json: { username: 'boss', password: 'second-password' } });
       expect(again.body.user).toEqual({ ...signup.body.user, role: 'admin' });
-      expect(await third.stop()).toBe(0);
+      expect(await third.stop()).toEqual({ code: 0, signal: null });
       const users = await db.query(`select id, role from users where username_key = 'boss'`);
       expect(users.rows).toEqual([{ id: signup.body.user.id, role: 'admin' }]);
     } finally {
@@ -202,7 +83,7 @@ describe.skipIf(!serverUrl())('the server process (PostgreSQL)', () => {
   it('finishes an in-flight request on SIGTERM, refuses new connections, and exits 0', async () => {
     const db = await createEmptyDatabase();
     try {
-      const server = await startServer({ DATABASE_URL: db.url, JWT_SECRET: SECRET });
+      const server = await startServer({ env: { DATABASE_URL: db.url, JWT_SECRET: SECRET } });
       const body = JSON.stringify({ username: 'late_arrival', password: 'password123' });
       const url = new URL('/api/auth/signup', server.baseUrl);
       const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
@@ -231,7 +112,7 @@ describe.skipIf(!serverUrl())('the server process (PostgreSQL)', () => {
       const finished = await response;
       expect(finished.status).toBe(201);
       expect(JSON.parse(finished.body).user.username).toBe('late_arrival');
-      expect(await server.exited).toBe(0);
+      expect(await server.exited).toEqual({ code: 0, signal: null });
       expect(server.logs().at(-1)!.msg).toBe('stopped');
       expect((await db.query(`select count(*)::int as n from users where username_key = 'late_arrival'`)).rows[0].n).toBe(1);
     } finally {
@@ -242,23 +123,23 @@ describe.skipIf(!serverUrl())('the server process (PostgreSQL)', () => {
   it('logs JSON lines per request without credentials, warns without JWT_SECRET, and honours TRUST_PROXY', async () => {
     const db = await createEmptyDatabase();
     try {
-      const server = await startServer({ DATABASE_URL: db.url, TRUST_PROXY: 'true', LOGIN_RATE_LIMIT: '1' });
+      const server = await startServer({ env: { DATABASE_URL: db.url, TRUST_PROXY: 'true', LOGIN_RATE_LIMIT: '1' } });
       const warning = server.logs().find((e) => e.level === 40 && /JWT_SECRET/.test(e.msg));
       expect(warning).toBeDefined();
 
       const password = 'secret-pass-phrase';
-      const signup = await call(server.baseUrl, '/api/auth/signup', { method: 'POST', json: { username: 'logger', password }, headers: { 'X-Request-Id': 'spawned-signup' } });
+      const signup = await server.request('/api/auth/signup', { method: 'POST', json: { username: 'logger', password }, headers: { 'X-Request-Id': 'spawned-signup' } });
       const token = signup.body.accessToken as string;
-      expect((await call(server.baseUrl, '/api/auth/me', { token, headers: { 'X-Request-Id': 'spawned-me' } })).status).toBe(200);
+      expect((await server.request('/api/auth/me', { token, headers: { 'X-Request-Id': 'spawned-me' } })).status).toBe(200);
 
       const wrong = { username: 'logger', password: 'not-the-password' };
       const fromA = { 'X-Forwarded-For': '203.0.113.10' };
       const fromB = { 'X-Forwarded-For': '203.0.113.20' };
-      expect((await call(server.baseUrl, '/api/auth/login', { method: 'POST', json: wrong, headers: fromA })).status).toBe(401);
-      expect((await call(server.baseUrl, '/api/auth/login', { method: 'POST', json: { username: 'logger', password }, headers: fromA })).status).toBe(429);
-      expect((await call(server.baseUrl, '/api/auth/login', { method: 'POST', json: { username: 'logger', password }, headers: fromB })).status).toBe(200);
+      expect((await server.request('/api/auth/login', { method: 'POST', json: wrong, headers: fromA })).status).toBe(401);
+      expect((await server.request('/api/auth/login', { method: 'POST', json: { username: 'logger', password }, headers: fromA })).status).toBe(429);
+      expect((await server.request('/api/auth/login', { method: 'POST', json: { username: 'logger', password }, headers: fromB })).status).toBe(200);
 
-      expect(await server.stop()).toBe(0);
+      expect(await server.stop()).toEqual({ code: 0, signal: null });
       const requests = server.logs().filter((e) => e.msg === 'request completed');
       expect(requests.find((e) => e.requestId === 'spawned-signup')).toMatchObject({ req: { method: 'POST', path: '/api/auth/signup' }, res: { status: 201 }, durationMs: expect.any(Number) });
       expect(requests.find((e) => e.requestId === 'spawned-me')).toMatchObject({ req: { method: 'GET', path: '/api/auth/me' }, res: { status: 200 } });
@@ -275,8 +156,8 @@ describe.skipIf(!serverUrl())('the server process (PostgreSQL)', () => {
   it('fails at once with one line when the database refuses the credentials', async () => {
     const url = new URL(serverUrl()!);
     url.username = `nobody_${randomBytes(4).toString('hex')}`;
-    const server = spawnServer({ DATABASE_URL: url.toString(), JWT_SECRET: SECRET });
-    expect(await server.exited).toBe(1);
+    const server = spawnServer({ env: { DATABASE_URL: url.toString(), JWT_SECRET: SECRET } });
+    expect(await server.exited).toEqual({ code: 1, signal: null });
     const lines = server.stderr().trimEnd().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^Startup failed: the database could not be opened: .*nobody_/);
@@ -289,8 +170,8 @@ describe.skipIf(!serverUrl())('the server process (PostgreSQL)', () => {
     try {
       await new Promise<void>((resolve) => occupant.listen(0, resolve));
       const port = (occupant.address() as AddressInfo).port;
-      const server = spawnServer({ DATABASE_URL: db.url, JWT_SECRET: SECRET, PORT: String(port) });
-      expect(await server.exited).toBe(1);
+      const server = spawnServer({ env: { DATABASE_URL: db.url, JWT_SECRET: SECRET, PORT: String(port) } });
+      expect(await server.exited).toEqual({ code: 1, signal: null });
       const lines = server.stderr().trimEnd().split('\n');
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(new RegExp(`^Startup failed: cannot listen on port ${port}: .*EADDRINUSE`));
@@ -301,27 +182,41 @@ describe.skipIf(!serverUrl())('the server process (PostgreSQL)', () => {
   });
 
   it('runs from the production build (npm run build, then node dist/server.js): migrations, seed-free start, catalog', async () => {
-    const build = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
-    expect(build.stdout + build.stderr).toBe('');
-    expect(build.status).toBe(0);
+    // The run's one build (tests/support/server-process.ts), made by `tsc -p tsconfig.build.json` like
+    // `npm run build`: its setup fails unless tsc exits 0 without a word.
     const db = await createEmptyDatabase();
     try {
-      const server = await startServer({ DATABASE_URL: db.url, JWT_SECRET: SECRET, NODE_ENV: 'production', SEED_DEMO_DATA: 'true' }, [process.execPath, 'dist/server.js']);
+      const server = await startServer({ command: 'build', env: { DATABASE_URL: db.url, JWT_SECRET: SECRET, NODE_ENV: 'production', SEED_DEMO_DATA: 'true' } });
       const applied = await db.query('select name from mikro_orm_migrations');
       const migrationFiles = readdirSync(path.join(ROOT, 'src/migrations')).filter((f) => /^Migration.*\.ts$/.test(f));
       expect(applied.rows).toHaveLength(migrationFiles.length);
-      const page = await call(server.baseUrl, '/api/products?page=1&limit=1');
+      const page = await server.request('/api/products?page=1&limit=1');
       expect(page.status).toBe(200);
       expect(page.body.total).toBeGreaterThan(0);
-      expect((await call(server.baseUrl, '/api/openapi.json')).body.info.version).toMatch(/^\d+\.\d+\.\d+/);
-      expect(await server.stop()).toBe(0);
+      expect((await server.request('/api/openapi.json')).body.info.version).toMatch(/^\d+\.\d+\.\d+/);
+      expect(await server.stop()).toEqual({ code: 0, signal: null });
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('runs from the sources as `npm start` does (npm, then the tsx CLI): demo catalog, docs', async () => {
+    const db = await createEmptyDatabase();
+    try {
+      const server = await startServer({ command: 'npm-start', env: { DATABASE_URL: db.url, JWT_SECRET: SECRET, SEED_DEMO_DATA: 'true' } });
+      expect((await server.request('/ready')).status).toBe(200);
+      expect((await server.request('/api/products?page=1&limit=1')).body.total).toBeGreaterThan(0);
+      expect((await server.request('/api/openapi.json')).body.info.version).toMatch(/^\d+\.\d+\.\d+/);
+      // Shutdown semantics are proven on a single process above; through npm and the tsx CLI's
+      // signal relay the exit code of a SIGTERM depends on timing, so this process is just removed.
+      expect((await server.kill()).signal).toBe('SIGKILL');
     } finally {
       await db.drop();
     }
   });
 
   describe('behind a database connection that fails', () => {
-    let db: Awaited<ReturnType<typeof createEmptyDatabase>>;
+    let db: EmptyDatabase;
     let proxy: TcpProxy;
     beforeAll(async () => {
       db = await createEmptyDatabase();
@@ -335,30 +230,25 @@ describe.skipIf(!serverUrl())('the server process (PostgreSQL)', () => {
 
     it('waits for a database that is down at startup, then serves; answers 503 during an outage and recovers', async () => {
       await proxy.cut();
-      const viaProxy = new URL(db.url);
-      viaProxy.hostname = '127.0.0.1';
-      viaProxy.port = String(proxy.port);
-      const server = spawnServer({ DATABASE_URL: viaProxy.toString(), JWT_SECRET: SECRET });
+      const server = spawnServer({ env: { DATABASE_URL: db.urlVia(proxy.port), JWT_SECRET: SECRET } });
       await server.waitForLog((e) => e.msg === 'database not reachable yet, retrying', 'a retry');
       await proxy.restore();
-      const listening = await server.waitForLog((e) => e.msg.startsWith('Storefront API listening'), 'that it listens');
-      const baseUrl = `http://127.0.0.1:${listening.port as number}`;
-      expect((await call(baseUrl, '/ready')).status).toBe(200);
-      const { body } = await call(baseUrl, '/api/auth/signup', { method: 'POST', json: { username: 'survivor', password: 'password123' } });
+      const listening = asRunning(server, (await server.waitForLog(isListeningLine, 'that it listens')).port as number);
+      expect((await listening.request('/ready')).status).toBe(200);
+      const { body } = await listening.request('/api/auth/signup', { method: 'POST', json: { username: 'survivor', password: 'password123' } });
 
       await proxy.cut();
-      expect((await call(baseUrl, '/ready')).body.error.code).toBe('SERVICE_UNAVAILABLE');
-      expect((await call(baseUrl, '/api/auth/me', { token: body.accessToken })).status).toBe(503);
-      expect((await call(baseUrl, '/health')).status).toBe(200);
+      expect((await listening.request('/ready')).body.error.code).toBe('SERVICE_UNAVAILABLE');
+      expect((await listening.request('/api/auth/me', { token: body.accessToken })).status).toBe(503);
+      expect((await listening.request('/health')).status).toBe(200);
       expect(server.child.exitCode).toBeNull();
 
       await proxy.restore();
-      let ready = await call(baseUrl, '/ready');
-      for (let attempt = 0; attempt < 20 && ready.status !== 200; attempt++) ready = await call(baseUrl, '/ready');
+      let ready = await listening.request('/ready');
+      for (let attempt = 0; attempt < 20 && ready.status !== 200; attempt++) ready = await listening.request('/ready');
       expect(ready.status).toBe(200);
-      expect((await call(baseUrl, '/api/auth/me', { token: body.accessToken })).status).toBe(200);
-      server.child.kill('SIGTERM');
-      expect(await server.exited).toBe(0);
+      expect((await listening.request('/api/auth/me', { token: body.accessToken })).status).toBe(200);
+      expect(await listening.stop()).toEqual({ code: 0, signal: null });
     });
   });
 });
