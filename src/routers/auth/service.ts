@@ -54,13 +54,16 @@ interface Budget {
  * than the limit ever get through, across processes too. Expired rows of the key go in the same
  * transaction, so a key never keeps more than its limit of rows. Returns the new rows' ids by kind.
  */
-async function takeSlots(em: Em, budgets: Budget[], now: Date, message: string): Promise<Partial<Record<AttemptKind, number>>> {
+async function takeSlots(em: Em, budgets: Budget[], message: string): Promise<Partial<Record<AttemptKind, number>>> {
   const active = budgets.filter((budget) => budget.limit > 0);
   if (active.length === 0) return {};
-  const ids = await em.transactional(async (tem) => {
+  const taken = await em.transactional(async (tem) => {
     // One lock order for every caller: two attempts that share two keys cannot deadlock.
     const lockNames = active.map(({ kind, key }) => `${kind} ${key}`).sort();
     for (const name of lockNames) await tem.execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [name]);
+    // Read the clock once the keys are ours: the rows of a key then go in in time order, and the
+    // Retry-After is counted from the moment of the answer, not from before a wait for the lock.
+    const now = new Date();
 
     let freeAt = 0;
     for (const { kind, key, limit } of active) {
@@ -78,10 +81,10 @@ async function takeSlots(em: Em, budgets: Budget[], now: Date, message: string):
       const retryAfterSeconds = Math.max(1, Math.ceil((freeAt - now.getTime()) / 1000));
       throw new AppError('RATE_LIMITED', message, undefined, { 'Retry-After': String(retryAfterSeconds) });
     }
-    return tem.insertMany(AttemptLog, active.map(({ kind, key }) => ({ kind, key, attemptedAt: now })));
+    return { now, ids: await tem.insertMany(AttemptLog, active.map(({ kind, key }) => ({ kind, key, attemptedAt: now }))) };
   });
-  await purgeExpiredAttemptsNowAndThen(em, now);
-  return Object.fromEntries(active.map(({ kind }, i) => [kind, ids[i]]));
+  await purgeExpiredAttemptsNowAndThen(em, taken.now);
+  return Object.fromEntries(active.map(({ kind }, i) => [kind, taken.ids[i]]));
 }
 
 /** Most rows are removed per key when that key is counted again; this removes those of keys that never come back. */
@@ -122,7 +125,7 @@ async function purgeExpiredAttemptsNowAndThen(em: Em, now: Date): Promise<void> 
  */
 export function signup(em: Em, config: AppConfig, input: SignupInput, clientAddress: string): Promise<AuthOutput> {
   return withPasswordWork(async () => {
-    await takeSlots(em, [{ kind: 'signup', key: clientAddressKey(clientAddress), limit: config.signupRateLimit }], new Date(), 'Too many signups from this address, try again later');
+    await takeSlots(em, [{ kind: 'signup', key: clientAddressKey(clientAddress), limit: config.signupRateLimit }], 'Too many signups from this address, try again later');
     const user = em.create(User, {
       username: input.username,
       usernameKey: User.keyFor(input.username),
@@ -168,7 +171,7 @@ export function login(em: Em, config: AppConfig, input: LoginInput, clientAddres
     // The address key never contains a space, so `<address> <username>` names one pair only.
     const usernameBudget: Budget = { kind: 'login', key: `${addressKey} ${usernameKey}`, limit: config.loginRateLimit };
     const addressBudget: Budget = { kind: 'login_address', key: addressKey, limit: config.loginAddressRateLimit };
-    const slots = await takeSlots(em, [usernameBudget, addressBudget], new Date(), 'Too many failed login attempts, try again later');
+    const slots = await takeSlots(em, [usernameBudget, addressBudget], 'Too many failed login attempts, try again later');
 
     const user = await em.findOne(User, { usernameKey });
     // Over 72 bytes bcrypt would compare only the first 72, so such a password never matches;
