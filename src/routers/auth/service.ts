@@ -81,7 +81,10 @@ async function takeSlots(em: Em, budgets: Budget[], message: string): Promise<Pa
       const retryAfterSeconds = Math.max(1, Math.ceil((freeAt - now.getTime()) / 1000));
       throw new AppError('RATE_LIMITED', message, undefined, { 'Retry-After': String(retryAfterSeconds) });
     }
-    return { now, ids: await tem.insertMany(AttemptLog, active.map(({ kind, key }) => ({ kind, key, attemptedAt: now }))) };
+    // One insert per row: insertMany answers with the first id only.
+    const ids: number[] = [];
+    for (const { kind, key } of active) ids.push(Number(await tem.insert(AttemptLog, { kind, key, attemptedAt: now })));
+    return { now, ids };
   });
   await purgeExpiredAttemptsNowAndThen(em, taken.now);
   return Object.fromEntries(active.map(({ kind }, i) => [kind, taken.ids[i]]));
