@@ -10,11 +10,12 @@ import { AppError } from '../errors.js';
  * bcrypt runs on libuv's thread pool (4 threads by default), which file reads (static assets of
  * /docs), DNS lookups and zlib share, and which is FIFO: a hundred queued hashes delay every file
  * read behind all of them. On top of that each hash is a core's worth of CPU for its whole run, so
- * four at once on a small box take the cores from the event loop and from PostgreSQL. At most
- * half the cores (at least one) hash at once; the rest of the process keeps a core and at least
- * three pool threads.
+ * four at once on a small box take the cores from the event loop and from PostgreSQL. So at most
+ * half the cores and half the pool threads (at least one) hash at once: the event loop keeps a
+ * core, and file reads and lookups keep free threads.
  */
-export const PASSWORD_HASHING_CONCURRENCY = Math.max(1, Math.floor(availableParallelism() / 2));
+const THREAD_POOL_SIZE = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+export const PASSWORD_HASHING_CONCURRENCY = Math.max(1, Math.min(Math.floor(availableParallelism() / 2), Math.floor(THREAD_POOL_SIZE / 2)));
 
 /**
  * How many logins and signups may be under way (waiting for the database, queued for bcrypt or
