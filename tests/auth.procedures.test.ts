@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContextInner } from '../src/context/context.js';
-import { LoginFailure } from '../src/entities/LoginFailure.js';
+import { AttemptLog } from '../src/entities/AttemptLog.js';
 import { User } from '../src/entities/User.js';
 import { createCaller } from '../src/routers/_app.js';
 import { ensureAdminAccount } from '../src/routers/auth/service.js';
@@ -54,17 +54,18 @@ describe('login rate limit (sliding log per username and client address)', () =>
 
     // Age the oldest failure to 14:50 ago: Retry-After is exactly the 10 s it has left.
     const em = h.db.orm.em.fork();
-    const failures = await em.find(LoginFailure, { usernameKey: User.keyFor(user.username), clientAddress: '203.0.113.50' }, { orderBy: { failedAt: 'asc' } });
+    const key = `203.0.113.50 ${User.keyFor(user.username)}`;
+    const failures = await em.find(AttemptLog, { kind: 'login', key }, { orderBy: { attemptedAt: 'asc' } });
     expect(failures).toHaveLength(3);
-    await em.nativeUpdate(LoginFailure, { id: failures[0]!.id }, { failedAt: new Date(Date.now() - WINDOW_MS + 10_000) });
+    await em.nativeUpdate(AttemptLog, { id: failures[0]!.id }, { attemptedAt: new Date(Date.now() - WINDOW_MS + 10_000) });
     const retryAfter = Number((await failure(attacker.auth.login({ username: user.username, password }))).headers['Retry-After']);
     expect(retryAfter).toBeGreaterThanOrEqual(9);
     expect(retryAfter).toBeLessThanOrEqual(10);
 
     // Once it has left the window one attempt is free again; the right password then resets the log.
-    await em.nativeUpdate(LoginFailure, { id: failures[0]!.id }, { failedAt: new Date(Date.now() - WINDOW_MS - 1000) });
+    await em.nativeUpdate(AttemptLog, { id: failures[0]!.id }, { attemptedAt: new Date(Date.now() - WINDOW_MS - 1000) });
     expect((await attacker.auth.login({ username: user.username, password })).user.id).toBe(user.id);
-    expect(await em.count(LoginFailure, { usernameKey: User.keyFor(user.username), clientAddress: '203.0.113.50' })).toBe(0);
+    expect(await em.count(AttemptLog, { kind: 'login', key })).toBe(0);
     for (let i = 0; i < 3; i++) expect((await failure(attacker.auth.login(wrong(user.username)))).code).toBe('INVALID_CREDENTIALS');
     expect((await failure(attacker.auth.login(wrong(user.username)))).code).toBe('RATE_LIMITED');
   });
@@ -92,7 +93,7 @@ describe('login rate limit (sliding log per username and client address)', () =>
       const { user, password } = await unlimited.createUser();
       for (let i = 0; i < 15; i++) expect((await failure(caller.auth.login(wrong(user.username)))).code).toBe('INVALID_CREDENTIALS');
       expect((await caller.auth.login({ username: user.username, password })).user.id).toBe(user.id);
-      expect(await unlimited.db.orm.em.fork().count(LoginFailure, {})).toBe(0);
+      expect(await unlimited.db.orm.em.fork().count(AttemptLog, { kind: 'login' })).toBe(0);
     } finally {
       await unlimited.close();
     }

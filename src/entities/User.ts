@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { defineEntity, p } from '@mikro-orm/core';
-import bcrypt from 'bcrypt';
+import { comparePassword, hashCost, hashPassword } from '../lib/password-hashing.js';
 
 export const ROLES = ['customer', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -27,11 +27,16 @@ export class User extends UserSchema.class {
 
   /** Hashes with bcrypt; the plain password never reaches the database. */
   async setPassword(password: string, cost: number): Promise<void> {
-    this.passwordHash = await bcrypt.hash(password, cost);
+    this.passwordHash = await hashPassword(password, cost);
   }
 
   verifyPassword(password: string): Promise<boolean> {
-    return bcrypt.compare(password, this.passwordHash);
+    return comparePassword(password, this.passwordHash);
+  }
+
+  /** The bcrypt work factor the stored hash was made with (BCRYPT_COST at the time). */
+  passwordCost(): number {
+    return hashCost(this.passwordHash);
   }
 }
 

@@ -8,7 +8,7 @@ export const authRouter = router({
     .meta({ openapi: { method: 'POST', path: '/api/auth/signup', tags: ['auth'], protect: false, summary: 'Create an account' }, successStatus: 201 })
     .input(signupInput)
     .output(authOutput)
-    .mutation(({ ctx, input }) => signup(ctx.em, ctx.config, input)),
+    .mutation(({ ctx, input }) => signup(ctx.em, ctx.config, input, ctx.clientAddress)),
 
   login: publicProcedure
     .meta({ openapi: { method: 'POST', path: '/api/auth/login', tags: ['auth'], protect: false, summary: 'Sign in' } })

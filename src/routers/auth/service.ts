@@ -1,14 +1,23 @@
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
-import bcrypt from 'bcrypt';
+import { UniqueConstraintViolationException, type QueryResult } from '@mikro-orm/core';
 import type { AppConfig } from '../../config.js';
 import { issueAccessToken } from '../../context/auth.js';
+import { clientAddressKey } from '../../context/client-address.js';
 import type { Em } from '../../db/orm.js';
-import { LoginFailure } from '../../entities/LoginFailure.js';
+import { AttemptLog, type AttemptKind } from '../../entities/AttemptLog.js';
 import { User } from '../../entities/User.js';
 import { AppError } from '../../errors.js';
+import { comparePassword, hashPassword, withPasswordWork } from '../../lib/password-hashing.js';
 import type { AuthOutput, LoginInput, SignupInput, UserOutput } from './schemas.js';
 
-const RATE_LIMIT_WINDOW_MS = 15 * 60 * 1000;
+/** The sliding window of each budget (contract §2 and §11). */
+const WINDOW_MS: Record<AttemptKind, number> = {
+  login: 15 * 60 * 1000,
+  login_address: 15 * 60 * 1000,
+  signup: 60 * 60 * 1000,
+};
+
+/** bcrypt reads only the first 72 bytes of a password; signup refuses longer ones (schemas.ts). */
+const BCRYPT_MAX_PASSWORD_BYTES = 72;
 
 export const toUserOutput = (user: User): UserOutput => ({
   id: user.id,
@@ -24,22 +33,118 @@ const authResponse = (user: User, config: AppConfig): AuthOutput => ({
   user: toUserOutput(user),
 });
 
-export async function signup(em: Em, config: AppConfig, input: SignupInput): Promise<AuthOutput> {
-  const user = em.create(User, {
-    username: input.username,
-    usernameKey: User.keyFor(input.username),
-    passwordHash: '',
-  });
-  await user.setPassword(input.password, config.bcryptCost);
-  try {
-    await em.flush();
-  } catch (error) {
-    if (error instanceof UniqueConstraintViolationException) {
-      throw new AppError('USERNAME_TAKEN', 'This username is already taken');
+/** Contract §2: every 401 carries `WWW-Authenticate: Bearer`, a failed login's included. */
+const invalidCredentials = () =>
+  new AppError('INVALID_CREDENTIALS', 'Invalid username or password', undefined, { 'WWW-Authenticate': 'Bearer' });
+
+interface Budget {
+  kind: AttemptKind;
+  key: string;
+  /** Attempts allowed per window; 0 turns the budget off. */
+  limit: number;
+}
+
+/**
+ * Counts one attempt against each budget, or against none: when any budget is spent the attempt
+ * gets 429 RATE_LIMITED with the whole seconds until every spent budget has a free slot again
+ * (the oldest attempt that keeps it full leaves its window), and nothing is recorded.
+ *
+ * The slot is taken before the work it guards (the password check, the signup) under an
+ * advisory lock per key, held to commit: racing attempts each see the others' rows, so no more
+ * than the limit ever get through, across processes too. Expired rows of the key go in the same
+ * transaction, so a key never keeps more than its limit of rows. Returns the new rows' ids by kind.
+ */
+async function takeSlots(em: Em, budgets: Budget[], message: string): Promise<Partial<Record<AttemptKind, number>>> {
+  const active = budgets.filter((budget) => budget.limit > 0);
+  if (active.length === 0) return {};
+  const taken = await em.transactional(async (tem) => {
+    // One lock order for every caller: two attempts that share two keys cannot deadlock.
+    const lockNames = active.map(({ kind, key }) => `${kind} ${key}`).sort();
+    for (const name of lockNames) await tem.execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [name]);
+    // Read the clock once the keys are ours: the rows of a key then go in in time order, and the
+    // Retry-After is counted from the moment of the answer, not from before a wait for the lock.
+    const now = new Date();
+
+    let freeAt = 0;
+    for (const { kind, key, limit } of active) {
+      const windowStart = new Date(now.getTime() - WINDOW_MS[kind]);
+      await tem.nativeDelete(AttemptLog, { kind, key, attemptedAt: { $lte: windowStart } });
+      const counted = await tem.find(
+        AttemptLog,
+        { kind, key, attemptedAt: { $gt: windowStart } },
+        { orderBy: { attemptedAt: 'desc' }, limit, fields: ['attemptedAt'] },
+      );
+      // Full when `limit` attempts are in the window; a slot frees when the oldest of them leaves it.
+      if (counted.length >= limit) freeAt = Math.max(freeAt, counted[limit - 1]!.attemptedAt.getTime() + WINDOW_MS[kind]);
     }
-    throw error;
-  }
-  return authResponse(user, config);
+    if (freeAt > 0) {
+      const retryAfterSeconds = Math.max(1, Math.ceil((freeAt - now.getTime()) / 1000));
+      throw new AppError('RATE_LIMITED', message, undefined, { 'Retry-After': String(retryAfterSeconds) });
+    }
+    // One insert per row: insertMany answers with the first id only.
+    const ids: number[] = [];
+    for (const { kind, key } of active) ids.push(Number(await tem.insert(AttemptLog, { kind, key, attemptedAt: now })));
+    return { now, ids };
+  });
+  await purgeExpiredAttemptsNowAndThen(em, taken.now);
+  return Object.fromEntries(active.map(({ kind }, i) => [kind, taken.ids[i]]));
+}
+
+/** Most rows are removed per key when that key is counted again; this removes those of keys that never come back. */
+export const PURGE_BATCH = 1000;
+const PURGE_INTERVAL_MS = 60_000;
+let nextPurgeAt = 0;
+
+/**
+ * Deletes up to PURGE_BATCH rows that have left their window (oldest first by the age index), so
+ * that a flood from many addresses or usernames does not grow the log without bound. PostgreSQL's
+ * DELETE has no LIMIT: the rows are picked by ctid in a subquery. Returns how many were deleted.
+ */
+export async function purgeExpiredAttempts(em: Em, now: Date, batch = PURGE_BATCH): Promise<number> {
+  const loginWindowStart = new Date(now.getTime() - WINDOW_MS.login);
+  const signupWindowStart = new Date(now.getTime() - WINDOW_MS.signup);
+  const result = await em.execute<QueryResult>(
+    `delete from "attempt_log" where ctid in (
+       select ctid from "attempt_log"
+       where "attempted_at" <= ? and ("kind" <> 'signup' or "attempted_at" <= ?)
+       limit ?)`,
+    [loginWindowStart, signupWindowStart, batch],
+    'run',
+  );
+  return result.affectedRows;
+}
+
+/** At most once a minute per process: the global purge costs one indexed statement. */
+async function purgeExpiredAttemptsNowAndThen(em: Em, now: Date): Promise<void> {
+  if (now.getTime() < nextPurgeAt) return;
+  nextPurgeAt = now.getTime() + PURGE_INTERVAL_MS;
+  await purgeExpiredAttempts(em, now);
+}
+
+/**
+ * Signups are budgeted per client address (SIGNUP_RATE_LIMIT per hour). Every attempt that gets
+ * as far as hashing counts, a USERNAME_TAKEN one included: each costs a bcrypt hash, and each
+ * taken name tells the caller that the account exists.
+ */
+export function signup(em: Em, config: AppConfig, input: SignupInput, clientAddress: string): Promise<AuthOutput> {
+  return withPasswordWork(async () => {
+    await takeSlots(em, [{ kind: 'signup', key: clientAddressKey(clientAddress), limit: config.signupRateLimit }], 'Too many signups from this address, try again later');
+    const user = em.create(User, {
+      username: input.username,
+      usernameKey: User.keyFor(input.username),
+      passwordHash: '',
+    });
+    await user.setPassword(input.password, config.bcryptCost);
+    try {
+      await em.flush();
+    } catch (error) {
+      if (error instanceof UniqueConstraintViolationException) {
+        throw new AppError('USERNAME_TAKEN', 'This username is already taken');
+      }
+      throw error;
+    }
+    return authResponse(user, config);
+  });
 }
 
 /** A hash to compare against when the user does not exist, so both failures cost one bcrypt. */
@@ -47,59 +152,49 @@ const decoyHashes = new Map<number, Promise<string>>();
 const decoyHash = (cost: number) => {
   let hash = decoyHashes.get(cost);
   if (!hash) {
-    hash = bcrypt.hash('decoy password that never matches', cost);
+    hash = hashPassword('decoy password that never matches', cost);
     decoyHashes.set(cost, hash);
   }
   return hash;
 };
 
 /**
- * Failed logins are rate limited per (username, client address) with a sliding
- * 15-minute log; when the limit is reached every attempt gets 429 until the
- * oldest failure leaves the window. A successful login clears the log.
- *
- * Every attempt is logged as a failure *before* the password is checked, under a
- * per-key advisory lock, and the log is cleared only on success: parallel guesses
- * therefore each take a slot, and no more than the limit are ever checked.
+ * Failed logins are limited twice, each a sliding 15-minute log (contract §2): per username and
+ * client address (LOGIN_RATE_LIMIT), and per client address across usernames
+ * (LOGIN_ADDRESS_RATE_LIMIT, against password spraying). Every attempt takes a slot in both
+ * before the password is checked (see takeSlots); a success then resets the per-username log
+ * and gives back only its own slot of the address budget. It does not clear the address's
+ * earlier failures: one known password says nothing about the guesses at other names, and an
+ * attacker with an account of their own could otherwise wipe the budget between sprays.
  */
-async function recordAttempt(em: Em, config: AppConfig, usernameKey: string, clientAddress: string, now: Date): Promise<void> {
-  await em.transactional(async (tem) => {
-    await tem.execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [JSON.stringify(['login', usernameKey, clientAddress])]);
-    const windowStart = new Date(now.getTime() - RATE_LIMIT_WINDOW_MS);
-    const failures = await tem.find(
-      LoginFailure,
-      { usernameKey, clientAddress, failedAt: { $gt: windowStart } },
-      { orderBy: { failedAt: 'desc' }, limit: config.loginRateLimit, fields: ['failedAt'] },
-    );
-    if (failures.length >= config.loginRateLimit) {
-      const oldestCounted = failures[failures.length - 1]!.failedAt;
-      const retryAfterSeconds = Math.max(1, Math.ceil((oldestCounted.getTime() + RATE_LIMIT_WINDOW_MS - now.getTime()) / 1000));
-      throw new AppError('RATE_LIMITED', 'Too many failed login attempts, try again later', undefined, {
-        'Retry-After': String(retryAfterSeconds),
-      });
+export function login(em: Em, config: AppConfig, input: LoginInput, clientAddress: string): Promise<AuthOutput> {
+  return withPasswordWork(async () => {
+    const usernameKey = User.keyFor(input.username);
+    const addressKey = clientAddressKey(clientAddress);
+    // The address key never contains a space, so `<address> <username>` names one pair only.
+    const usernameBudget: Budget = { kind: 'login', key: `${addressKey} ${usernameKey}`, limit: config.loginRateLimit };
+    const addressBudget: Budget = { kind: 'login_address', key: addressKey, limit: config.loginAddressRateLimit };
+    const slots = await takeSlots(em, [usernameBudget, addressBudget], 'Too many failed login attempts, try again later');
+
+    const user = await em.findOne(User, { usernameKey });
+    // Over 72 bytes bcrypt would compare only the first 72, so such a password never matches;
+    // it is still checked against the decoy so that the answer takes the same time.
+    let passwordMatches = false;
+    if (user && Buffer.byteLength(input.password, 'utf8') <= BCRYPT_MAX_PASSWORD_BYTES) passwordMatches = await user.verifyPassword(input.password);
+    else await comparePassword(input.password, await decoyHash(config.bcryptCost));
+    if (!user || !passwordMatches) throw invalidCredentials();
+
+    // Hashes made under an older BCRYPT_COST are brought to the current one while the password is at hand,
+    // so that a raised cost protects every account and known users take as long as unknown ones.
+    if (user.passwordCost() !== config.bcryptCost) {
+      await user.setPassword(input.password, config.bcryptCost);
+      await em.flush();
     }
-    await tem.insert(LoginFailure, { usernameKey, clientAddress, failedAt: now });
+
+    if (slots.login !== undefined) await em.nativeDelete(AttemptLog, { kind: 'login', key: usernameBudget.key });
+    if (slots.login_address !== undefined) await em.nativeDelete(AttemptLog, { id: slots.login_address });
+    return authResponse(user, config);
   });
-}
-
-export async function login(
-  em: Em,
-  config: AppConfig,
-  input: LoginInput,
-  clientAddress: string,
-): Promise<AuthOutput> {
-  const usernameKey = User.keyFor(input.username);
-  const limited = config.loginRateLimit > 0;
-  if (limited) await recordAttempt(em, config, usernameKey, clientAddress, new Date());
-
-  const user = await em.findOne(User, { usernameKey });
-  const passwordMatches = user
-    ? await user.verifyPassword(input.password)
-    : await bcrypt.compare(input.password, await decoyHash(config.bcryptCost));
-
-  if (!user || !passwordMatches) throw new AppError('INVALID_CREDENTIALS', 'Invalid username or password');
-  if (limited) await em.nativeDelete(LoginFailure, { usernameKey, clientAddress });
-  return authResponse(user, config);
 }
 
 /**

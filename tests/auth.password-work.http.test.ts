@@ -1,0 +1,95 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { hashPassword, MAX_PASSWORD_REQUESTS, PASSWORD_HASHING_CONCURRENCY, passwordWorkLoad } from '../src/lib/password-hashing.js';
+import { createHttpHarness, expectErrorEnvelope, type HttpHarness, type TestResponse } from './support/harness.js';
+
+/**
+ * Issue 8 §5: a flood of logins must not starve other routes. bcrypt work is bounded process-wide
+ * (src/lib/password-hashing.ts); beyond the queue bound a login is answered at once with 503.
+ * Ordering checks only: what must finish before what, never how fast.
+ */
+
+let h: HttpHarness;
+beforeAll(async () => {
+  // A real work factor, and no rate limits: the flood comes from one address and many usernames.
+  h = await createHttpHarness({ BCRYPT_COST: '11', LOGIN_RATE_LIMIT: '0', LOGIN_ADDRESS_RATE_LIMIT: '0' });
+  // The decoy hash for unknown users is made on first use; make it before the flood.
+  expect((await loginUnknown(0)).status).toBe(401);
+});
+afterAll(() => h.close());
+
+const loginUnknown = (i: number) => h.request('/api/auth/login', { method: 'POST', json: { username: `flood_${i}`, password: 'wrong-password' } });
+
+const floods: Promise<unknown>[] = [];
+// A failed assertion must not leave a flood running into the next test or the server's close.
+afterEach(() => Promise.allSettled(floods.splice(0)));
+
+/** Starts `count` logins and keeps count of how many have been answered. */
+function flood(count: number, offset = 0) {
+  const answered = { count: 0 };
+  const responses = Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      loginUnknown(offset + i).then((res) => {
+        answered.count++;
+        return res;
+      }),
+    ),
+  );
+  floods.push(responses);
+  return { answered, responses };
+}
+
+const waitForLoad = (check: (load: ReturnType<typeof passwordWorkLoad>) => boolean) =>
+  vi.waitFor(
+    () => {
+      const load = passwordWorkLoad();
+      expect(load.hashing).toBeLessThanOrEqual(PASSWORD_HASHING_CONCURRENCY);
+      if (!check(load)) throw new Error(`password work not there yet: ${JSON.stringify(load)}`);
+    },
+    { timeout: 20_000, interval: 10 },
+  );
+
+describe('bounded bcrypt work', () => {
+  it('runs at most PASSWORD_HASHING_CONCURRENCY hashes at once and queues the rest', async () => {
+    const hashes = Array.from({ length: PASSWORD_HASHING_CONCURRENCY + 3 }, () => hashPassword('queued password', 4));
+    await waitForLoad((load) => load.hashing === PASSWORD_HASHING_CONCURRENCY && load.queued === 3);
+    await Promise.all(hashes);
+    expect(passwordWorkLoad()).toEqual({ admitted: 0, hashing: 0, queued: 0 });
+  });
+
+  it('serves the catalog and static files while a login flood is still being hashed', async () => {
+    const { answered, responses } = flood(MAX_PASSWORD_REQUESTS, 1000);
+    await waitForLoad((load) => load.hashing + load.queued === MAX_PASSWORD_REQUESTS);
+
+    // /docs assets are file reads on libuv's thread pool, the pool bcrypt runs on: with unbounded
+    // hashing they wait behind every queued hash. The catalog needs the event loop and the database.
+    const [asset, catalog] = await Promise.all([h.request('/docs/swagger-ui.css'), h.request('/api/products?page=1')]);
+    const pendingLogins = MAX_PASSWORD_REQUESTS - answered.count;
+    expect(asset.status).toBe(200);
+    expect(catalog.status).toBe(200);
+    // Answered while most of the flood is still waiting for bcrypt.
+    expect(pendingLogins).toBeGreaterThanOrEqual(MAX_PASSWORD_REQUESTS / 2);
+
+    for (const res of await responses) expectErrorEnvelope(res, 401, 'INVALID_CREDENTIALS');
+  });
+
+  it('answers logins beyond the queue bound at once with 503 and Retry-After, and recovers', async () => {
+    const admittedFlood = flood(MAX_PASSWORD_REQUESTS, 2000);
+    await waitForLoad((load) => load.admitted === MAX_PASSWORD_REQUESTS);
+    const extra = await Promise.all(Array.from({ length: 8 }, (_, i) => loginUnknown(3000 + i)));
+    // Turned away while the admitted flood is still being hashed.
+    expect(admittedFlood.answered.count).toBeLessThan(MAX_PASSWORD_REQUESTS);
+
+    const turnedAway = extra.filter((res) => res.status === 503);
+    expect(turnedAway.length).toBeGreaterThanOrEqual(1);
+    for (const res of turnedAway) {
+      expectErrorEnvelope(res, 503, 'SERVICE_UNAVAILABLE');
+      expect(res.headers.get('retry-after')).toBe('1');
+    }
+    for (const res of extra.filter((r: TestResponse) => r.status !== 503)) expectErrorEnvelope(res, 401, 'INVALID_CREDENTIALS');
+    for (const res of await admittedFlood.responses) expectErrorEnvelope(res, 401, 'INVALID_CREDENTIALS');
+
+    // Once the flood is through, logins are served again.
+    expectErrorEnvelope(await loginUnknown(4000), 401, 'INVALID_CREDENTIALS');
+    expect(passwordWorkLoad()).toEqual({ admitted: 0, hashing: 0, queued: 0 });
+  });
+});
