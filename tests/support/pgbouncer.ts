@@ -6,7 +6,7 @@ import path from 'node:path';
 
 /**
  * A private PgBouncer (Debian's `pgbouncer` package, 1.18) in front of a
- * PostgreSQL server, in transaction pooling mode: its config lives in a temp
+ * PostgreSQL server, in transaction pooling mode unless told: its config lives in a temp
  * directory, it listens on a free loopback port and runs in the foreground as a
  * child of the test process, so stopping it (or the test process dying) ends it.
  */
@@ -22,6 +22,8 @@ export interface PgBouncerOptions {
   upstreamUrl: string;
   /** Server connections per database and user: small values make clients share them. */
   poolSize: number;
+  /** PgBouncer's pool_mode; `transaction` unless told (`session` for comparisons). */
+  poolMode?: 'session' | 'transaction';
 }
 
 const CANDIDATE_BINARIES = ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer', '/usr/local/bin/pgbouncer'];
@@ -61,7 +63,7 @@ function configFile(dir: string, port: number, options: PgBouncerOptions): strin
     'unix_socket_dir =',
     'auth_type = trust',
     `auth_file = ${path.join(dir, 'users.txt')}`,
-    'pool_mode = transaction',
+    `pool_mode = ${options.poolMode ?? 'transaction'}`,
     'max_client_conn = 1000',
     `default_pool_size = ${options.poolSize}`,
     // Sent by some drivers (JDBC), harmless to drop. Parameters that set session state are
