@@ -97,6 +97,9 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBounc
       if (attempt < 3 && /Address already in use/.test(String(error))) continue;
       throw error;
     }
+    // Should the test process end without stop() (a crash, a timeout), PgBouncer must not outlive it.
+    const killOnExit = () => child.kill('SIGTERM');
+    process.once('exit', killOnExit);
     return {
       port,
       through(url) {
@@ -106,6 +109,7 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBounc
         return viaPooler.toString();
       },
       async stop() {
+        process.off('exit', killOnExit);
         if (child.exitCode === null && child.signalCode === null) {
           const exited = new Promise((resolve) => child.once('exit', resolve));
           child.kill('SIGTERM'); // immediate shutdown: closes client and server connections
