@@ -40,7 +40,7 @@ async function openDatabaseWhenReachable(config: AppConfig, logger: Logger): Pro
   const giveUpAt = Date.now() + DATABASE_WAIT_MS;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await openDatabase({ url: config.databaseUrl });
+      return await openDatabase({ url: config.databaseUrl, poolMode: config.databasePoolMode });
     } catch (error) {
       const unreachable = toAppError(error).code === 'SERVICE_UNAVAILABLE';
       const pause = Math.min(500 * attempt, 5_000);

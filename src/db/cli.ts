@@ -11,7 +11,9 @@ if (command !== 'migrate' && command !== 'seed') {
   process.exit(2);
 }
 
-const orm = await openDatabase({ url: process.env.DATABASE_URL || undefined });
+// The server validates DATABASE_POOL_MODE (src/config.ts); here only `transaction` changes anything.
+const poolMode = process.env.DATABASE_POOL_MODE === 'transaction' ? 'transaction' : 'session';
+const orm = await openDatabase({ url: process.env.DATABASE_URL || undefined, poolMode });
 try {
   if (command === 'seed') {
     const added = await seedDemoCatalog(orm.em.fork());

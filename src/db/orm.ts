@@ -6,6 +6,7 @@ import { Migrator } from '@mikro-orm/migrations';
 import { PgliteDriver } from '@mikro-orm/pglite';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import type { AbstractSqlDriver, SqlEntityManager } from '@mikro-orm/sql';
+import type { DatabasePoolMode } from '../config.js';
 import { entities } from '../entities/index.js';
 import { CallbackQueryClient } from './pg-client.js';
 
@@ -25,6 +26,38 @@ export interface DatabaseTarget {
   /** PGlite data directory, or `memory://` for a throwaway in-memory database. */
   embeddedDir?: string;
   debug?: boolean;
+  /** DATABASE_POOL_MODE: `transaction` behind a transaction-pooling proxy (contract §11). Default `session`. */
+  poolMode?: DatabasePoolMode | undefined;
+}
+
+/**
+ * Where the pool mode travels with the ORM: a key of the driver options, so every
+ * ORM built from ormOptions() carries its own (two apps in one process may differ),
+ * and statement code reads it from the EntityManager it already has. pg passes
+ * unknown options through to its clients, which ignore them.
+ */
+const POOL_MODE_OPTION = 'storefrontPoolMode';
+
+/** The pool mode the ORM behind `em` was opened with. */
+export function poolModeOf(em: Em): DatabasePoolMode {
+  const driverOptions: Record<string, unknown> = em.config.get('driverOptions');
+  return driverOptions[POOL_MODE_OPTION] === 'transaction' ? 'transaction' : 'session';
+}
+
+/**
+ * Connection (startup) parameters that set session state on the server. PgBouncer
+ * refuses a connection that sends one it does not track ("unsupported startup
+ * parameter") unless its ignore_startup_parameters lists it, and then drops it, so
+ * behind a transaction pooler they are not sent at all: set such limits on the
+ * database role instead (`alter role … set statement_timeout = …`), which applies
+ * to every server connection the pooler opens.
+ */
+const SESSION_STARTUP_PARAMETERS = ['options', 'statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout'] as const;
+
+export function withoutSessionStartupParameters<Options extends object>(driverOptions: Options): Options {
+  const kept = { ...driverOptions } as Record<string, unknown>;
+  for (const parameter of SESSION_STARTUP_PARAMETERS) delete kept[parameter];
+  return kept as Options;
 }
 
 /**
@@ -53,15 +86,20 @@ export function ormOptions(target: DatabaseTarget = {}) {
   // Both drivers share the SQL stack; typing them as the common base lets the choice happen at runtime.
   const driver: new (config: Configuration) => AbstractSqlDriver = target.url ? PostgreSqlDriver : PgliteDriver;
   if (target.url) {
+    const driverOptions = {
+      // A database that stops answering must fail requests (503) rather than hold them and the pool forever.
+      connectionTimeoutMillis: 5000,
+      Client: CallbackQueryClient,
+    };
+    const poolMode = target.poolMode ?? 'session';
     return defineConfig<AbstractSqlDriver>({
       ...common,
       driver,
       clientUrl: target.url,
       pool: { min: 0, max: 10 },
       driverOptions: {
-        // A database that stops answering must fail requests (503) rather than hold them and the pool forever.
-        connectionTimeoutMillis: 5000,
-        Client: CallbackQueryClient,
+        ...(poolMode === 'transaction' ? withoutSessionStartupParameters(driverOptions) : driverOptions),
+        [POOL_MODE_OPTION]: poolMode,
       },
     });
   }

@@ -1,5 +1,5 @@
 import { PostgreSqlConnection } from '@mikro-orm/postgresql';
-import type { Em } from './orm.js';
+import { poolModeOf, type Em } from './orm.js';
 
 /** A statement text as sent: its name (the same on every pooled connection) and `$n` placeholders. */
 interface PreparedStatement {
@@ -21,15 +21,23 @@ const MAX_PREPARED_STATEMENTS = 500;
  * Inside a transaction, and on the embedded PGlite (one in-process connection),
  * it goes through the EntityManager as usual. Statements are still written to
  * the ORM's query log.
+ *
+ * Behind a transaction-pooling proxy (DATABASE_POOL_MODE=transaction) the pooled
+ * connection is not one server connection: each statement may run on another,
+ * shared with other clients, so a name prepared on one is missing on the next
+ * ("prepared statement … does not exist") or already taken there ("… already
+ * exists"). There the same text goes unnamed (parsed and planned per execution,
+ * values still bound rather than inlined).
  */
 export async function queryPrepared<Row>(em: Em, text: string, values: readonly unknown[]): Promise<Row[]> {
   const connection = em.getConnection();
   if (!(connection instanceof PostgreSqlConnection) || em.isInTransaction()) return em.execute<Row[]>(text, [...values]);
 
   const statement = statements.get(text) ?? toPrepared(text);
+  const name = poolModeOf(em) === 'session' ? statement.name : undefined;
   const pool = await connection.getNativeClient();
   const started = Date.now();
-  const result = await pool.query<Row & object>({ name: statement.name, text: statement.text, values: [...values] });
+  const result = await pool.query<Row & object>({ name, text: statement.text, values: [...values] });
   em.config.getLogger().logQuery({ query: statement.text, params: values, took: Date.now() - started, results: result.rowCount ?? 0, level: 'info' });
   return result.rows;
 }

@@ -6,7 +6,7 @@ import { loadConfig, type AppConfig } from '../../src/config.js';
 import { createContextInner } from '../../src/context/context.js';
 import { User, type Role } from '../../src/entities/User.js';
 import { createCaller } from '../../src/routers/_app.js';
-import { createTestDatabase, type TestDatabase } from './database.js';
+import { createTestDatabase, testPoolMode, type TestDatabase } from './database.js';
 
 export const TEST_ENV = {
   JWT_SECRET: 'test-secret-that-is-at-least-32-characters-long',
@@ -15,8 +15,9 @@ export const TEST_ENV = {
   SEED_DEMO_DATA: 'false',
 } as const;
 
+/** The app's configuration in tests; the pool mode follows the environment (see testPoolMode). */
 export const testConfig = (overrides: Record<string, string> = {}): AppConfig =>
-  loadConfig({ ...TEST_ENV, ...overrides });
+  loadConfig({ ...TEST_ENV, DATABASE_POOL_MODE: testPoolMode(), ...overrides });
 
 export interface Harness {
   db: TestDatabase;
@@ -31,8 +32,8 @@ export interface Harness {
 let userCounter = 0;
 
 export async function createHarness(envOverrides: Record<string, string> = {}): Promise<Harness> {
-  const db = await createTestDatabase();
   const config = testConfig(envOverrides);
+  const db = await createTestDatabase({ poolMode: config.databasePoolMode });
   const { issueAccessToken } = await import('../../src/context/auth.js');
   return {
     db,

@@ -20,7 +20,7 @@ export interface SecondInstance {
 
 async function openSecondOrm(harness: HttpHarness): Promise<Orm> {
   const { db } = harness;
-  if (db.url) return openDatabase({ url: db.url });
+  if (db.url) return openDatabase({ url: db.url, poolMode: db.poolMode });
   const pglite = await (db.orm.em.getConnection() as unknown as PgliteConnection).getNativeClient();
   return MikroORM.init({ ...ormOptions({ embeddedDir: 'memory://' }), driverOptions: { pglite } });
 }
