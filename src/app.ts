@@ -11,7 +11,7 @@ import swaggerUi from 'swagger-ui-express';
 import type { AppConfig } from './config.js';
 import { createContextFactory, requestScope } from './context/context.js';
 import type { Orm } from './db/orm.js';
-import { toAppError } from './error-mapping.js';
+import { failureLogFields, toAppError } from './error-mapping.js';
 import { AppError } from './errors.js';
 import type { Logger } from './logger.js';
 import { allowHeader, createRestHandler } from './rest/handler.js';
@@ -90,6 +90,13 @@ export function createApp({ orm, config, logger, router = appRouter }: AppDeps):
           res: (res: { statusCode: number }) => ({ status: res.statusCode }),
         },
         customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
+        // For a 5xx pino-http invents an Error('failed with status code …'), stack and all; the status says as much,
+        // and the cause is on the 'request failed' line.
+        customErrorObject: (_req, res, error, fields: Record<string, unknown>) => {
+          if (error.message !== `failed with status code ${res.statusCode}`) return fields;
+          const { err: _invented, ...rest } = fields;
+          return rest;
+        },
       }),
     );
   }
@@ -124,7 +131,7 @@ export function createApp({ orm, config, logger, router = appRouter }: AppDeps):
 
   const createContext = createContextFactory({ orm, config });
   const logServerError = (error: unknown, req: IncomingMessage) =>
-    logger.error({ err: error, requestId: (req as express.Request).res?.locals.requestId }, 'request failed');
+    logger.error({ ...failureLogFields(error), requestId: (req as express.Request).res?.locals.requestId }, 'request failed');
 
   const trpcHandler = createExpressMiddleware({
     router,

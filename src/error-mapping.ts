@@ -8,14 +8,46 @@ z.config({
   customError: (issue) => (issue.code === 'invalid_type' && issue.input === undefined ? 'Required' : undefined),
 });
 
-const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', '57P01', '57P03']);
+/** Socket errors (Node) and the pool client's own give-up: the path to the database is broken or too slow. */
+const NETWORK_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'DATABASE_TIMEOUT',
+]);
+
+/**
+ * SQLSTATEs that say the server cannot serve us now, not that the request is wrong:
+ * class 08 (connection exception), class 53 (insufficient resources: 53300 too many
+ * connections, 53400 configuration limit exceeded, out of memory or disk),
+ * 57P01–57P03 (administrator or crash shutdown, cannot connect now), and the
+ * time limits we set ourselves: 57014 (statement_timeout) and 25P03
+ * (idle_in_transaction_session_timeout).
+ */
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '57014', '25P03']);
+const isUnavailableSqlState = (code: string) => /^(08|53)[0-9A-Z]{3}$/.test(code) || UNAVAILABLE_SQLSTATES.has(code);
+
+/** pg and pg-pool report these without any code: the message is all there is. */
+const UNAVAILABLE_MESSAGES =
+  /^(Connection terminated|timeout exceeded when trying to connect|timeout expired|Client has encountered a connection error|Query read timeout)/;
 
 function isDatabaseUnavailable(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
     if (e instanceof ConnectionException) return true;
+    if (e instanceof AggregateError && e.errors.some(isDatabaseUnavailable)) return true;
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && CONNECTION_ERROR_CODES.has(code)) return true;
-    if (/Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect/i.test(e.message)) return true;
+    if (typeof code === 'string') {
+      if (NETWORK_ERROR_CODES.has(code) || isUnavailableSqlState(code)) return true;
+    } else if (UNAVAILABLE_MESSAGES.test(e.message)) {
+      return true;
+    }
   }
   return false;
 }
@@ -75,6 +107,26 @@ export function toAppError(error: unknown): AppError {
   // Kept for the server log only; the envelope and the tRPC error shape never include causes.
   unexpected.cause = cause;
   return unexpected;
+}
+
+/** The database's own words for an outage, in one short line: code and first message line (driver messages carry no SQL). */
+function outageReason(error: unknown): string {
+  const e = error instanceof Error ? error : new Error(String(error));
+  const code = (e as { code?: unknown }).code;
+  const message = e.message.split('\n', 1)[0]!.slice(0, 160);
+  return typeof code === 'string' ? `${code} ${message}` : message;
+}
+
+/**
+ * The fields the server log records about a failed request. A database outage is
+ * expected and comes in bursts, so a 503 is one short line: its code and the
+ * driver's reason, no stack (as full errors, an outage once wrote 15 MB of logs in
+ * 25 s). Every other server error keeps its whole cause for the operator.
+ */
+export function failureLogFields(error: unknown): Record<string, unknown> {
+  const appError = toAppError(error);
+  if (appError.code !== 'SERVICE_UNAVAILABLE') return { err: error };
+  return { code: appError.code, reason: outageReason(appError.cause ?? error) };
 }
 
 const TRPC_CODE_BY_STATUS: Record<number, TRPCError['code']> = {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig, type AppConfig } from './config.js';
-import { openDatabase, type Orm } from './db/orm.js';
+import { openDatabase, type Bootstrap, type Orm } from './db/orm.js';
 import { seedDemoCatalog } from './db/seed.js';
 import { toAppError } from './error-mapping.js';
 import { createLogger, type Logger } from './logger.js';
@@ -13,10 +13,28 @@ const SHUTDOWN_GRACE_MS = 10_000;
 /** How long startup waits for an unreachable database (e.g. one starting next to us) before giving up. */
 const DATABASE_WAIT_MS = 30_000;
 
+/** Set once the configuration is read; until then there is no log to flush. */
+let log: Logger | undefined;
+/** How long an exit waits for the log to drain (a reader that stopped reading must not keep a dying process). */
+const LOG_FLUSH_MS = 2_000;
+
+/**
+ * Exits once every log line written so far is out. pino writes to stdout
+ * asynchronously (sonic-boom), so a bare process.exit() can drop the last lines —
+ * the ones that say why the process stopped.
+ */
+function exitAfterFlush(code: number): void {
+  if (!log) process.exit(code);
+  setTimeout(() => process.exit(code), LOG_FLUSH_MS).unref();
+  log.flush(() => process.exit(code));
+}
+
 /** Startup failures are one line on stderr: operators read them in `docker logs`, not a stack trace. */
-function fail(message: string): never {
-  console.error(message.replace(/\s*\n\s*/g, ' '));
-  process.exit(1);
+function fail(message: string): void {
+  const line = message.replace(/\s*\n\s*/g, ' ');
+  console.error(line);
+  log?.fatal(line);
+  exitAfterFlush(1);
 }
 
 function readConfig(): AppConfig {
@@ -36,11 +54,11 @@ function readConfig(): AppConfig {
  * reached yet is retried with growing pauses for up to DATABASE_WAIT_MS; any
  * other failure (wrong credentials, missing database, a failing migration) is final.
  */
-async function openDatabaseWhenReachable(config: AppConfig, logger: Logger): Promise<Orm> {
+async function openDatabaseWhenReachable(config: AppConfig, logger: Logger, bootstrap: Bootstrap): Promise<Orm> {
   const giveUpAt = Date.now() + DATABASE_WAIT_MS;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await openDatabase({ url: config.databaseUrl, poolMode: config.databasePoolMode });
+      return await openDatabase({ url: config.databaseUrl, poolMode: config.databasePoolMode }, bootstrap);
     } catch (error) {
       const unreachable = toAppError(error).code === 'SERVICE_UNAVAILABLE';
       const pause = Math.min(500 * attempt, 5_000);
@@ -54,6 +72,7 @@ async function openDatabaseWhenReachable(config: AppConfig, logger: Logger): Pro
 async function main(): Promise<void> {
   const config = readConfig();
   const logger = createLogger(config.logLevel);
+  log = logger;
   if (config.jwtSecretGenerated) {
     logger.warn('JWT_SECRET is not set: using a random secret for this process (tokens die with it)');
   }
@@ -71,11 +90,11 @@ async function main(): Promise<void> {
       (started.orm ? started.orm.close() : Promise.resolve())
         .then(() => {
           logger.info('stopped');
-          process.exit(0);
+          exitAfterFlush(0);
         })
         .catch((error: unknown) => {
           logger.error({ err: error }, 'error while closing the database');
-          process.exit(1);
+          exitAfterFlush(1);
         });
     };
     const listening = started.server;
@@ -91,21 +110,27 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 
-  const orm = await openDatabaseWhenReachable(config, logger).catch((error: unknown) =>
-    fail(`Startup failed: the database could not be opened: ${error instanceof Error ? error.message : String(error)}`),
-  );
-  started.orm = orm;
-  await ensureAdminAccount(orm.em.fork(), config);
-  if (config.seedDemoData) {
-    const added = await seedDemoCatalog(orm.em.fork());
-    if (added > 0) logger.info({ products: added }, 'seeded the demo catalog');
+  // Once per database, not per process: replicas starting together take turns (openDatabase).
+  const bootstrap: Bootstrap = async (em) => {
+    await ensureAdminAccount(em.fork(), config);
+    if (config.seedDemoData) {
+      const added = await seedDemoCatalog(em.fork());
+      if (added > 0) logger.info({ products: added }, 'seeded the demo catalog');
+    }
+  };
+  let orm: Orm;
+  try {
+    orm = await openDatabaseWhenReachable(config, logger, bootstrap);
+  } catch (error) {
+    return fail(`Startup failed: the database could not be opened: ${error instanceof Error ? error.message : String(error)}`);
   }
+  started.orm = orm;
   if (stopping) return;
 
   const app = createApp({ orm, config, logger });
   // Express 5 calls back with the error when listening fails (port taken, no permission).
   const server = app.listen(config.port, (error?: Error) => {
-    if (error) fail(`Startup failed: cannot listen on port ${config.port}: ${error.message}`);
+    if (error) return fail(`Startup failed: cannot listen on port ${config.port}: ${error.message}`);
     const { port } = server.address() as AddressInfo;
     logger.info(
       { port, database: config.databaseUrl ? 'postgresql' : 'embedded (PGlite, ./.data)' },

@@ -8,7 +8,8 @@ import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import type { AbstractSqlDriver, SqlEntityManager } from '@mikro-orm/sql';
 import type { DatabasePoolMode } from '../config.js';
 import { entities } from '../entities/index.js';
-import { CallbackQueryClient } from './pg-client.js';
+import { CallbackQueryClient, type DatabaseTimeLimits } from './pg-client.js';
+import { withStartupLock } from './startup-lock.js';
 
 export type Orm = MikroORM<AbstractSqlDriver>;
 export type Em = SqlEntityManager<AbstractSqlDriver>;
@@ -28,6 +29,8 @@ export interface DatabaseTarget {
   debug?: boolean;
   /** DATABASE_POOL_MODE: `transaction` behind a transaction-pooling proxy (contract §11). Default `session`. */
   poolMode?: DatabasePoolMode | undefined;
+  /** `false`: no per-statement or per-transaction time limits (start-up work only). */
+  timeLimits?: false;
 }
 
 /**
@@ -61,6 +64,25 @@ export function withoutSessionStartupParameters<Options extends object>(driverOp
 }
 
 /**
+ * How long the application waits for PostgreSQL before a request fails with 503
+ * (README, "Running it in production"). A request that meets a dead network path
+ * ends after at most CONNECT_TIMEOUT_MS (waiting for a pooled connection, or
+ * opening one) plus QUERY_TIMEOUT_MS (its statement): 9 s.
+ */
+export const CONNECT_TIMEOUT_MS = 3_000;
+export const QUERY_TIMEOUT_MS = 6_000;
+export const TIME_LIMITS: DatabaseTimeLimits = {
+  // Below the client's QUERY_TIMEOUT_MS, so a slow statement is cancelled by the server (locks released, a clear
+  // 57014) before the client would give up on its connection.
+  statementTimeoutMillis: 5_000,
+  idleInTransactionTimeoutMillis: 10_000,
+  // Checkout, the longest transaction, takes milliseconds; this only ends transactions that are stuck.
+  transactionTimeoutMillis: 15_000,
+};
+/** Idle pooled connections are probed after this long, so sockets a dead path took are noticed and dropped. */
+const KEEPALIVE_DELAY_MS = 10_000;
+
+/**
  * One configuration for both drivers: same entities, same migrations. Typed as
  * AbstractSqlDriver so the driver can be picked at runtime.
  */
@@ -87,8 +109,12 @@ export function ormOptions(target: DatabaseTarget = {}) {
   const driver: new (config: Configuration) => AbstractSqlDriver = target.url ? PostgreSqlDriver : PgliteDriver;
   if (target.url) {
     const driverOptions = {
-      // A database that stops answering must fail requests (503) rather than hold them and the pool forever.
-      connectionTimeoutMillis: 5000,
+      // A database that stops answering must fail requests (503) rather than hold them and the pool forever:
+      // connectionTimeoutMillis bounds both opening a connection and waiting for a free one (pg-pool).
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
+      ...(target.timeLimits === false ? {} : { query_timeout: QUERY_TIMEOUT_MS, timeLimits: TIME_LIMITS }),
       Client: CallbackQueryClient,
     };
     const poolMode = target.poolMode ?? 'session';
@@ -108,14 +134,43 @@ export function ormOptions(target: DatabaseTarget = {}) {
   return defineConfig<AbstractSqlDriver>({ ...common, driver, dbName: dataDir });
 }
 
-/** Opens the ORM and brings the schema up to date (contract §11: migrations run at startup). */
-export async function openDatabase(target: DatabaseTarget = {}): Promise<Orm> {
-  const orm = await MikroORM.init(ormOptions(target));
-  try {
-    await orm.migrator.up();
-  } catch (error) {
-    await orm.close(true);
-    throw error;
+/** Start-up work that must run once per database, not once per process: the admin account, the demo catalog. */
+export type Bootstrap = (em: Em) => Promise<void>;
+
+async function migrateAndBootstrap(orm: Orm, bootstrap: Bootstrap | undefined): Promise<void> {
+  await orm.migrator.up();
+  await bootstrap?.(orm.em.fork());
+}
+
+/**
+ * Opens the ORM and brings the schema up to date (contract §11: migrations run at
+ * startup), then runs `bootstrap`.
+ *
+ * On PostgreSQL several replicas may start at once on one database: the
+ * migrations and the bootstrap run under a cross-process lock (see
+ * startup-lock.ts), on a short-lived pool of their own without the per-request
+ * time limits — a migration may rewrite a large table, and a replica may wait its
+ * turn behind another one's migrations. PGlite is one process by construction.
+ */
+export async function openDatabase(target: DatabaseTarget = {}, bootstrap?: Bootstrap): Promise<Orm> {
+  if (!target.url) {
+    const orm = await MikroORM.init(ormOptions(target));
+    try {
+      await migrateAndBootstrap(orm, bootstrap);
+    } catch (error) {
+      await orm.close(true);
+      throw error;
+    }
+    return orm;
   }
-  return orm;
+  const url = target.url;
+  const setup = await MikroORM.init(ormOptions({ ...target, timeLimits: false }));
+  try {
+    await withStartupLock({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true }, () =>
+      migrateAndBootstrap(setup, bootstrap),
+    );
+  } finally {
+    await setup.close(true);
+  }
+  return MikroORM.init(ormOptions(target));
 }

@@ -2,13 +2,20 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 
 /**
  * A loopback TCP proxy that can be cut (open connections reset, new ones refused),
- * stalled (new connections accepted but never answered) and restored on the same
+ * stalled (new connections accepted but never answered), black-holed (every byte
+ * in both directions silently dropped, sockets kept open) and restored on the same
  * port: a database outage on demand.
  */
 export interface TcpProxy {
   readonly port: number;
   cut(): Promise<void>;
   stall(): void;
+  /**
+   * A network path that silently drops packets: open connections stay open but
+   * nothing they send arrives either way, new connections are accepted and never
+   * answered. Nobody is told: no reset, no close. `restore()` heals the path.
+   */
+  blackhole(): void;
   restore(): Promise<void>;
   close(): Promise<void>;
 }
@@ -18,13 +25,26 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   let server: Server | undefined;
   let port = 0;
   let stalled = false;
+  let blackholed = false;
+
+  /** Forwards `from` to `to` byte for byte, except while the path is black-holed: then the bytes are gone. */
+  const forward = (from: Socket, to: Socket) =>
+    from.on('data', (chunk: Buffer) => {
+      if (!blackholed && !to.destroyed) to.write(chunk);
+    });
 
   const listen = () =>
     new Promise<void>((resolve, reject) => {
       const listening = createServer((client) => {
         sockets.add(client);
         client.on('error', () => client.destroy());
+        client.on('close', () => sockets.delete(client));
         if (stalled) return;
+        if (blackholed) {
+          // Accepted, then silence: what reaches us is dropped, and the database never hears of this client.
+          client.on('data', () => {});
+          return;
+        }
         const upstream = connect(target.port, target.host);
         const drop = () => {
           client.destroy();
@@ -37,7 +57,8 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
           socket.on('error', drop);
           socket.on('close', drop);
         }
-        client.pipe(upstream).pipe(client);
+        forward(client, upstream);
+        forward(upstream, client);
       });
       listening.once('error', reject);
       listening.listen(port, '127.0.0.1', () => {
@@ -47,11 +68,16 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       });
     });
 
+  const resetAll = () => {
+    for (const socket of sockets) socket.resetAndDestroy();
+    sockets.clear();
+  };
+
   const cut = async () => {
     const listening = server;
     server = undefined;
-    for (const socket of sockets) socket.resetAndDestroy();
-    sockets.clear();
+    blackholed = false;
+    resetAll();
     if (listening) await new Promise<void>((resolve) => listening.close(() => resolve()));
   };
 
@@ -63,15 +89,18 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     cut,
     stall: () => {
       stalled = true;
-      for (const socket of sockets) socket.resetAndDestroy();
-      sockets.clear();
+      resetAll();
+    },
+    blackhole: () => {
+      blackholed = true;
     },
     restore: async () => {
       if (stalled) {
         stalled = false;
-        for (const socket of sockets) socket.resetAndDestroy();
-        sockets.clear();
+        resetAll();
       }
+      // Healing is only that: connections that lost bytes stay as broken as a real client would find them.
+      blackholed = false;
       if (!server) await listen();
     },
     close: cut,

@@ -200,16 +200,21 @@ export function login(em: Em, config: AppConfig, input: LoginInput, clientAddres
 /**
  * Makes sure the configured admin account exists (contract §11): creates it, or
  * promotes an existing user of that name and resets its password. Idempotent.
+ * One upsert on the unique username key rather than find-then-insert: replicas
+ * starting together each run this, and must neither fail on the unique key nor
+ * create two accounts (start-up also serialises it, see src/db/startup-lock.ts).
  */
 export async function ensureAdminAccount(em: Em, config: AppConfig): Promise<void> {
   if (!config.admin) return;
   const { username, password } = config.admin;
-  const existing = await em.findOne(User, { usernameKey: User.keyFor(username) });
-  const admin =
-    existing ?? em.create(User, { username, usernameKey: User.keyFor(username), passwordHash: '', role: 'admin' });
-  admin.role = 'admin';
-  if (!existing || !(await admin.verifyPassword(password))) {
-    await admin.setPassword(password, config.bcryptCost);
-  }
-  await em.flush();
+  const usernameKey = User.keyFor(username);
+  const existing = await em.findOne(User, { usernameKey });
+  if (existing?.role === 'admin' && (await existing.verifyPassword(password))) return;
+  const passwordHash = await bcrypt.hash(password, config.bcryptCost);
+  // An existing user keeps its id, display name and creation time; only the role and the password change.
+  await em.upsert(
+    User,
+    { username, usernameKey, passwordHash, role: 'admin' },
+    { onConflictFields: ['usernameKey'], onConflictMergeFields: ['role', 'passwordHash'] },
+  );
 }
