@@ -12,6 +12,14 @@ export interface ProcedureMeta extends OpenApiMeta {
   access?: 'public' | 'user' | 'admin';
 }
 
+/**
+ * The most calls one `/trpc` batch may hold (contract §10). Every call takes a
+ * pooled connection for a moment, so an unbounded batch (1,300 `cart.clear`)
+ * queues every other client behind it; 50 is far above what a page batches in
+ * one tick. Larger batches are rejected by tRPC before any call runs.
+ */
+export const MAX_BATCH_CALLS = 50;
+
 const t = initTRPC
   .context<Context>()
   .meta<ProcedureMeta>()

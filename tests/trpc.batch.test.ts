@@ -9,8 +9,9 @@ import { createContextInner } from '../src/context/context.js';
 import { Product } from '../src/entities/Product.js';
 import { User } from '../src/entities/User.js';
 import { createCaller, type AppRouter } from '../src/routers/_app.js';
-import { protectedProcedure, publicProcedure, router } from '../src/trpc.js';
+import { MAX_BATCH_CALLS, protectedProcedure, publicProcedure, router } from '../src/trpc.js';
 import { createHttpHarness, type HttpHarness } from './support/harness.js';
+import { captureSql } from './support/sql-log.js';
 
 /**
  * Contract §10: calls batched by tRPC's own `httpBatchLink` (`?batch=1`) behave
@@ -184,6 +185,58 @@ describe('batched calls over /trpc (httpBatchLink)', () => {
     expect(batchedReads).toEqual(oneByOne);
     expect(batchedReads[1]).toMatchObject({ ok: true, data: { total: 1, items: [order] } });
     expect(batchedReads[5]).toMatchObject({ ok: false, data: { appCode: 'NOT_FOUND' } });
+  });
+});
+
+describe('the batch bound (at most MAX_BATCH_CALLS calls)', () => {
+  it('rejects 1,300 cart.clear calls in one batch with 400 before any runs; a parallel request is served', async () => {
+    const product = await createProduct(10, 'Bound Lamp');
+    const { token } = await h.createUser();
+    const shopper = singleClient({ token });
+    await shopper.cart.addItem.mutate({ productId: product.id, quantity: 1 });
+    const bystander = await h.createUser();
+
+    const { client, requests } = batchClient({ token });
+    const { result: rejected, statements } = await captureSql(h.db.orm, () =>
+      Promise.all(Array.from({ length: 1300 }, () => settle(client.cart.clear.mutate()))),
+    );
+    expect(requests).toHaveLength(1);
+    expect(statements).toEqual([]);
+    expect(new Set(rejected.map((o) => JSON.stringify(o))).size).toBe(1);
+    expect(rejected[0]).toMatchObject({ ok: false, data: { code: 'BAD_REQUEST', httpStatus: 400, appCode: 'VALIDATION_ERROR' } });
+    expect((await shopper.cart.get.query()).itemCount).toBe(1);
+
+    // The same oversized batch again, raced against ordinary requests of another user.
+    const [again, cart, me] = await Promise.all([
+      Promise.all(Array.from({ length: 1300 }, () => settle(client.cart.clear.mutate()))),
+      h.request('/api/cart', { token: bystander.token }),
+      settle(singleClient({ token: bystander.token }).auth.me.query()),
+    ]);
+    expect(again.every((o) => !o.ok && o.data.httpStatus === 400)).toBe(true);
+    expect(cart.status).toBe(200);
+    expect(me).toMatchObject({ ok: true, data: { id: bystander.user.id } });
+    expect((await shopper.cart.get.query()).itemCount).toBe(1);
+  });
+
+  it('answers the raw request in tRPC error shape with the contract data', async () => {
+    const { token } = await h.createUser();
+    const paths = Array(MAX_BATCH_CALLS + 1).fill('cart.get').join(',');
+    const res = await h.request(`/trpc/${paths}?batch=1`, { token, headers: { 'X-Request-Id': 'too-many-calls' } });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(res.body.error).toEqual({
+      message: expect.stringMatching(/batch/i),
+      code: -32600,
+      data: expect.objectContaining({ code: 'BAD_REQUEST', httpStatus: 400, appCode: 'VALIDATION_ERROR', requestId: 'too-many-calls' }),
+    });
+  });
+
+  it('serves a batch of exactly MAX_BATCH_CALLS calls', async () => {
+    const { token } = await h.createUser();
+    const { client, requests } = batchClient({ token });
+    const users = await Promise.all(Array.from({ length: MAX_BATCH_CALLS }, () => client.auth.me.query()));
+    expect(requests).toHaveLength(1);
+    expect(new Set(users.map((u) => u.id)).size).toBe(1);
   });
 });
 
