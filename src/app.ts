@@ -20,6 +20,7 @@ import { buildOpenApiDocument } from './rest/openapi.js';
 import { requestId } from './rest/request-id.js';
 import { errorHeaders, JSON_CONTENT_TYPE, sendError } from './rest/error-envelope.js';
 import { appRouter } from './routers/_app.js';
+import { MAX_BATCH_CALLS } from './trpc.js';
 
 export interface AppDeps {
   orm: Orm;
@@ -137,6 +138,8 @@ export function createApp({ orm, config, logger, router = appRouter }: AppDeps):
     router,
     createContext,
     maxBodySize: MAX_BODY_BYTES,
+    // tRPC's own bound: an oversized batch is a 400 before the context is built or any call runs.
+    maxBatchSize: MAX_BATCH_CALLS,
     onError: ({ error, req }) => {
       if (toAppError(error).status >= 500) logServerError(error, req);
     },

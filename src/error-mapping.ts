@@ -88,6 +88,9 @@ export function toAppError(error: unknown): AppError {
         if (cause instanceof SyntaxError) {
           return new AppError('VALIDATION_ERROR', 'Malformed JSON body', [{ field: 'body', message: 'Malformed JSON' }]);
         }
+        // tRPC's own request checks (a batch over `maxBatchSize`, a batch input that is not an object)
+        // throw without a cause; their fixed messages name the problem and hold nothing internal.
+        if (!error.cause) return new AppError('VALIDATION_ERROR', error.message);
         return new AppError('VALIDATION_ERROR', 'Request validation failed');
       case 'NOT_FOUND':
         return new AppError('NOT_FOUND', 'Not found');

@@ -12,6 +12,14 @@ export interface ProcedureMeta extends OpenApiMeta {
   access?: 'public' | 'user' | 'admin';
 }
 
+/**
+ * The most calls one `/trpc` batch may hold (contract §10). Every call takes a
+ * pooled connection for a moment, so an unbounded batch (1,300 `cart.clear`)
+ * queues every other client behind it; 50 is far above what a page batches in
+ * one tick. Larger batches are rejected by tRPC before any call runs.
+ */
+export const MAX_BATCH_CALLS = 50;
+
 const t = initTRPC
   .context<Context>()
   .meta<ProcedureMeta>()
@@ -33,6 +41,25 @@ const t = initTRPC
       };
     },
   });
+
+/**
+ * One database session per procedure call, the first step of every builder.
+ * tRPC builds the context once per HTTP request, and the calls of a batch
+ * (`?batch=1`) run concurrently on it; `createCaller` reuses one context too.
+ * Calls sharing one EntityManager share its identity map and unit of work: one
+ * call's failed flush is retried by the next call's flush, and a
+ * `[signup new, signup taken]` batch hung on PostgreSQL and lost the new user on
+ * PGlite. Forking here (rather than in each context factory) covers every way a
+ * procedure is reached. `responseHeaders` is per call for the same reason; what a
+ * call sets is copied to the request's context afterwards, where the REST adapter
+ * (one call per request) reads it. The user is per call already (`requireUser`).
+ */
+const sessionPerCall = t.middleware(async ({ ctx, next }) => {
+  const responseHeaders: Record<string, string> = {};
+  const result = await next({ ctx: { em: ctx.em.fork(), responseHeaders } });
+  Object.assign(ctx.responseHeaders, responseHeaders);
+  return result;
+});
 
 /**
  * Every procedure passes through here first so that domain errors thrown by
@@ -66,10 +93,11 @@ const requireAdmin = t.middleware(({ ctx, next }) => {
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-export const publicProcedure = t.procedure.meta({ access: 'public' }).use(mapErrors).use(rejectUnreadableBody);
-export const protectedProcedure = t.procedure.meta({ access: 'user' }).use(mapErrors).use(requireUser).use(rejectUnreadableBody);
+export const publicProcedure = t.procedure.meta({ access: 'public' }).use(sessionPerCall).use(mapErrors).use(rejectUnreadableBody);
+export const protectedProcedure = t.procedure.meta({ access: 'user' }).use(sessionPerCall).use(mapErrors).use(requireUser).use(rejectUnreadableBody);
 export const adminProcedure = t.procedure
   .meta({ access: 'admin' })
+  .use(sessionPerCall)
   .use(mapErrors)
   .use(requireUser)
   .use(requireAdmin)
