@@ -1,5 +1,6 @@
 import express, { type RequestHandler } from 'express';
 import { AppError } from '../errors.js';
+import { nestedDeeperThan, TOO_DEEP_MESSAGE } from '../lib/input-text.js';
 
 export const MAX_BODY_BYTES = 100 * 1024;
 
@@ -7,6 +8,9 @@ const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
 const JSON_MEDIA_TYPE = /^application\/json\s*(;.*)?$/i;
 
 const readRawBody = express.raw({ type: () => true, limit: MAX_BODY_BYTES });
+
+/** Fatal: bytes that are not UTF-8 are refused instead of silently becoming U+FFFD. */
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 const malformedBody = (message: string) =>
   new AppError('VALIDATION_ERROR', 'Malformed request body', [{ field: 'body', message }]);
@@ -48,15 +52,23 @@ export const jsonBody: RequestHandler = (req, res, next) => {
           : malformedBody('Could not read the request body'),
       );
     }
+    let text: string;
+    try {
+      text = Buffer.isBuffer(req.body) ? utf8.decode(req.body) : '';
+    } catch {
+      return finish({}, malformedBody('Must be UTF-8 encoded'));
+    }
     let parsed: unknown;
     try {
-      parsed = JSON.parse(Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '');
+      parsed = JSON.parse(text);
     } catch {
       return finish({}, malformedBody('Malformed JSON'));
     }
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
       return finish({}, malformedBody('Must be a JSON object'));
     }
+    // The adapter serialises the body again (recursively) before any check of ours could run.
+    if (nestedDeeperThan(parsed)) return finish({}, malformedBody(TOO_DEEP_MESSAGE));
     finish(parsed);
   });
 };
