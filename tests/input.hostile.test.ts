@@ -147,6 +147,26 @@ describe('REST: bytes that are not UTF-8 are refused, not turned into U+FFFD', (
     expect(expectFieldError(res, 'body').details).toEqual([{ field: 'body', message: 'Must be UTF-8 encoded' }]);
   });
 
+  it('a query value whose escapes are not UTF-8 (%FF, a cut %C3) → 400 naming it; well-formed escapes and a stray % still work', async () => {
+    expect(expectFieldError(await h.request('/api/products?page=1&category=%FF'), 'category').details).toEqual([{ field: 'category', message: 'Must be UTF-8 encoded' }]);
+    expectFieldError(await h.request('/api/products/search?page=1&q=caf%C3'), 'q');
+    expectFieldError(await h.request('/api/orders?page=1&x%FF=1', { token: customer.token }), 'x\ufffd');
+    expectErrorEnvelope(await h.request('/api/orders?page=%FF'), 401, 'UNAUTHORIZED');
+    expect((await h.request('/api/products/search?page=1&q=caf%C3%A9')).status).toBe(200);
+    expect((await h.request('/api/products/search?page=1&q=100%')).status).toBe(200);
+  });
+
+  it('/trpc: a body or an ?input= that is not UTF-8 → 400, after authentication', async () => {
+    const body = Buffer.concat([Buffer.from('{"name":"caf'), Buffer.from([0xff]), Buffer.from('","price":5}')]);
+    const postRes = await h.request('/trpc/products.create', { method: 'POST', token: admin.token, headers: { 'content-type': 'application/json' }, body });
+    expectTrpcFieldError(postRes, 'body');
+    const anonymous = await h.request('/trpc/products.create', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(anonymous.status).toBe(401);
+    expectTrpcFieldError(await h.request('/trpc/products.list?input=%7B%22page%22%3A1%2C%22category%22%3A%22%FF%22%7D'), 'input');
+    const ok = await h.request('/trpc/products.list?input=%7B%22page%22%3A1%2C%22category%22%3A%22caf%C3%A9%22%7D');
+    expect(ok.status).toBe(200);
+  });
+
   it('the same text properly encoded is stored as sent', async () => {
     const body = Buffer.from(JSON.stringify({ name: 'café', price: 5 }), 'utf8');
     const res = await h.request('/api/products', { method: 'POST', token: admin.token, headers: { 'content-type': 'application/json' }, body });

@@ -5,7 +5,7 @@ import { nestedDeeperThan, TOO_DEEP_MESSAGE } from '../lib/input-text.js';
 export const MAX_BODY_BYTES = 100 * 1024;
 
 const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
-const JSON_MEDIA_TYPE = /^application\/json\s*(;.*)?$/i;
+export const JSON_MEDIA_TYPE = /^application\/json\s*(;.*)?$/i;
 
 const readRawBody = express.raw({ type: () => true, limit: MAX_BODY_BYTES });
 
@@ -70,5 +70,35 @@ export const jsonBody: RequestHandler = (req, res, next) => {
     // The adapter serialises the body again (recursively) before any check of ours could run.
     if (nestedDeeperThan(parsed)) return finish({}, malformedBody(TOO_DEEP_MESSAGE));
     finish(parsed);
+  });
+};
+
+/**
+ * /trpc bodies are read here too, only to refuse bytes that are not UTF-8 (tRPC would
+ * decode them to U+FFFD). The text goes on as `req.body`, which tRPC parses itself;
+ * a problem is recorded for the procedure to raise after the auth checks, as on REST.
+ * Other media types are left to tRPC (415).
+ */
+export const trpcBody: RequestHandler = (req, res, next) => {
+  if (req.method !== 'POST' || !JSON_MEDIA_TYPE.test(req.headers['content-type'] ?? '')) return next();
+  readRawBody(req, res, (error?: unknown) => {
+    const unreadable = (problem: AppError) => {
+      res.locals.bodyError = problem;
+      req.body = '';
+      next();
+    };
+    if (error) {
+      const tooLarge = (error as { type?: string }).type === 'entity.too.large';
+      return unreadable(
+        tooLarge ? new AppError('PAYLOAD_TOO_LARGE', `Request body exceeds ${MAX_BODY_BYTES} bytes`) : malformedBody('Could not read the request body'),
+      );
+    }
+    if (!Buffer.isBuffer(req.body)) return next();
+    try {
+      req.body = utf8.decode(req.body);
+    } catch {
+      return unreadable(malformedBody('Must be UTF-8 encoded'));
+    }
+    next();
   });
 };
