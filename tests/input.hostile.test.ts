@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContextInner } from '../src/context/context.js';
 import type { User } from '../src/entities/User.js';
 import { createCaller } from '../src/routers/_app.js';
+import { passwordSchema } from '../src/routers/auth/schemas.js';
 import { expectAppError } from './support/errors.js';
 import { createHttpHarness, expectErrorEnvelope, type HttpHarness, type TestResponse } from './support/harness.js';
 
@@ -439,5 +440,12 @@ describe('Idempotency-Key: visible ASCII only, on both surfaces', () => {
       const caller = createCaller(createContextInner({ em: h.db.orm.em.fork(), config: h.config, user: customer.user, idempotencyKey: key }));
       await expectAppError(caller.checkout.submit({}), 'VALIDATION_ERROR', 'Idempotency-Key');
     }
+  });
+});
+
+describe('schemas keep their own checks where a field needs more', () => {
+  it('the password schema refuses lone surrogates by itself (also used for ADMIN_PASSWORD)', () => {
+    expect(passwordSchema.safeParse('abcdefgh\ud800').success).toBe(false);
+    expect(passwordSchema.safeParse('abcdefgh\ud83d\ude00').success).toBe(true);
   });
 });
