@@ -206,3 +206,25 @@ describe('no arithmetic overflow: the largest cart the limits allow checks out e
     expect(added.body.items).toHaveLength(MAX_CART_LINES);
   });
 });
+
+describe('pagination at its extreme: the offset of the last page number fits', () => {
+  it('page 2^53 − 1 with limit 100 → 200, no items, the true total, on every collection', async () => {
+    const customer = await customerWithCart([{ priceCents: 100, quantity: 1 }]);
+    await post('/api/checkout', {}, customer.token);
+    await h.caller(admin.user).promoCodes.create({ code: nextCode(), type: 'percent', value: 5 });
+    const page = Number.MAX_SAFE_INTEGER;
+    const collections: [string, string | undefined][] = [
+      ...['newest', 'price_asc', 'price_desc', 'name_asc'].map((sort): [string, undefined] => [`/api/products?page=${page}&limit=100&sort=${sort}`, undefined]),
+      [`/api/products?page=${page}&limit=100&category=none&minPrice=0`, undefined],
+      [`/api/products/search?page=${page}&limit=100&q=bulk`, undefined],
+      [`/api/orders?page=${page}&limit=100`, customer.token],
+      [`/api/promo-codes?page=${page}&limit=100`, admin.token],
+    ];
+    for (const [path, token] of collections) {
+      const res = await h.request(path, { token });
+      expect(res.status, `${path}: ${res.text}`).toBe(200);
+      expect(res.body).toMatchObject({ page, limit: 100, items: [] });
+      if (!path.includes('category=none')) expect(res.body.total, path).toBeGreaterThan(0);
+    }
+  });
+});
