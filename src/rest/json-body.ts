@@ -5,7 +5,7 @@ import { nestedDeeperThan, TOO_DEEP_MESSAGE } from '../lib/input-text.js';
 export const MAX_BODY_BYTES = 100 * 1024;
 
 const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
-export const JSON_MEDIA_TYPE = /^application\/json\s*(;.*)?$/i;
+const JSON_MEDIA_TYPE = /^application\/json\s*(;.*)?$/i;
 
 const readRawBody = express.raw({ type: () => true, limit: MAX_BODY_BYTES });
 
