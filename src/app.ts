@@ -15,7 +15,8 @@ import { failureLogFields, toAppError } from './error-mapping.js';
 import { AppError } from './errors.js';
 import type { Logger } from './logger.js';
 import { allowHeader, createRestHandler } from './rest/handler.js';
-import { jsonBody, MAX_BODY_BYTES } from './rest/json-body.js';
+import { jsonBody, MAX_BODY_BYTES, trpcBody } from './rest/json-body.js';
+import { strictQueryEncoding } from './rest/query-encoding.js';
 import { buildOpenApiDocument } from './rest/openapi.js';
 import { requestId } from './rest/request-id.js';
 import { errorHeaders, JSON_CONTENT_TYPE, sendError } from './rest/error-envelope.js';
@@ -148,10 +149,12 @@ export function createApp({ orm, config, logger, router = appRouter }: AppDeps):
       headers: { 'Content-Type': JSON_CONTENT_TYPE, ...(errors[0] ? errorHeaders(toAppError(errors[0])) : {}) },
     }),
   });
+  // Text that is not UTF-8 is refused, never decoded to U+FFFD (issue 8 §1); reported after the auth checks.
+  app.use('/trpc', strictQueryEncoding, trpcBody);
   app.use('/trpc', (req, res, next) => requestScope.run({ requestId: String(res.locals.requestId) }, () => trpcHandler(req, res, next)));
 
   const restHandler = createRestHandler(router, createContext, logServerError);
-  app.use('/api', jsonBody);
+  app.use('/api', strictQueryEncoding, jsonBody);
   app.use((req, res, next) => (req.path.startsWith('/api/') ? restHandler(req, res, next) : next()));
 
   app.use((_req, res) => sendError(res, new AppError('NOT_FOUND', 'Route not found'), res.locals.requestId));

@@ -3,7 +3,8 @@ import type { OpenApiMeta } from 'trpc-to-openapi';
 import { requestScope, type Context } from './context/context.js';
 import { authenticate } from './context/auth.js';
 import { toAppError, toTrpcError } from './error-mapping.js';
-import { forbidden } from './errors.js';
+import { forbidden, validationError } from './errors.js';
+import { illFormedInput } from './lib/input-text.js';
 
 export interface ProcedureMeta extends OpenApiMeta {
   /** REST success status when it is not 200 (201 for creations, 204 for deletions). */
@@ -80,6 +81,18 @@ const rejectUnreadableBody = t.middleware(({ ctx, next }) => {
   return next();
 });
 
+/**
+ * Text the database cannot store as sent (U+0000, lone surrogates, in values or
+ * keys) and input nested too deeply is refused here, for every procedure and
+ * both surfaces: REST merges body, query and path values into the raw input.
+ * It runs after the auth checks and before the schemas (contract order of checks).
+ */
+const rejectIllFormedInput = t.middleware(async ({ getRawInput, next }) => {
+  const issues = illFormedInput(await getRawInput());
+  if (issues.length > 0) throw validationError(issues);
+  return next();
+});
+
 const requireUser = t.middleware(async ({ ctx, next }) => {
   const user = await authenticate(ctx);
   return next({ ctx: { ...ctx, user } });
@@ -93,12 +106,19 @@ const requireAdmin = t.middleware(({ ctx, next }) => {
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-export const publicProcedure = t.procedure.meta({ access: 'public' }).use(sessionPerCall).use(mapErrors).use(rejectUnreadableBody);
-export const protectedProcedure = t.procedure.meta({ access: 'user' }).use(sessionPerCall).use(mapErrors).use(requireUser).use(rejectUnreadableBody);
+export const publicProcedure = t.procedure.meta({ access: 'public' }).use(sessionPerCall).use(mapErrors).use(rejectUnreadableBody).use(rejectIllFormedInput);
+export const protectedProcedure = t.procedure
+  .meta({ access: 'user' })
+  .use(sessionPerCall)
+  .use(mapErrors)
+  .use(requireUser)
+  .use(rejectUnreadableBody)
+  .use(rejectIllFormedInput);
 export const adminProcedure = t.procedure
   .meta({ access: 'admin' })
   .use(sessionPerCall)
   .use(mapErrors)
   .use(requireUser)
   .use(requireAdmin)
-  .use(rejectUnreadableBody);
+  .use(rejectUnreadableBody)
+  .use(rejectIllFormedInput);

@@ -96,8 +96,10 @@ describe('POST /api/products', () => {
     expect((await get(`/api/products/${res.body.id}`)).body).toMatchObject({ ...json, category: 'footwear' });
   });
 
-  it('computes money from integer cents (0.1 + 0.2 is 0.3)', async () => {
-    const res = await createViaApi({ name: 'Float', price: 0.1 + 0.2 });
+  it('computes money from integer cents; a float sum sent as is (0.30000000000000004) has more than 2 decimals: 400', async () => {
+    // Issue 8 §2: no tolerance — what the JSON says is what is judged.
+    expectFieldError(await createViaApi({ name: 'Float', price: 0.1 + 0.2 }), 'price');
+    const res = await createViaApi({ name: 'Float', price: 0.3 });
     expect(res.status).toBe(201);
     expect(res.body.price).toBe(0.3);
     expect(res.body.price).toBe((await get(`/api/products/${res.body.id}`)).body.price);

@@ -10,9 +10,10 @@ export const OrderSchema = defineEntity({
     user: () => p.manyToOne(User).ref().deleteRule('cascade'),
     status: p.enum(['placed'] as const).default('placed'),
     itemCount: p.integer(),
-    subtotalCents: p.integer(),
-    discountCents: p.integer(),
-    totalCents: p.integer(),
+    // 8-byte sums (migration `Migration20261202100000_wide_money`), read as plain numbers: exact below 2^53.
+    subtotalCents: p.bigint('number'),
+    discountCents: p.bigint('number'),
+    totalCents: p.bigint('number'),
     currency: p.string().length(3),
     /** Text snapshot: survives promo code edits and deletion. */
     promoCode: p.string().length(32).nullable(),
@@ -37,7 +38,7 @@ export const OrderItemSchema = defineEntity({
     name: p.string().length(200),
     unitPriceCents: p.integer(),
     quantity: p.integer(),
-    lineTotalCents: p.integer(),
+    lineTotalCents: p.bigint('number'),
   },
   indexes: [{ name: 'order_item_order_position', properties: ['order', 'position'] }],
 });

@@ -1,16 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, RequestHandler, Response } from 'express';
 import type { AnyTRPCRouter } from '@trpc/server';
-import { createOpenApiNodeHttpHandler, forEachOpenApiProcedure, getPathRegExp, normalizePath } from 'trpc-to-openapi';
+import { createOpenApiNodeHttpHandler, forEachOpenApiProcedure, getPathParameters, getPathRegExp, normalizePath } from 'trpc-to-openapi';
 import type { Context } from '../context/context.js';
 import { toAppError } from '../error-mapping.js';
-import { AppError } from '../errors.js';
+import { AppError, validationError } from '../errors.js';
 import type { ProcedureMeta } from '../trpc.js';
 import { errorEnvelope, errorHeaders, JSON_CONTENT_TYPE, sendError } from './error-envelope.js';
 
 interface RestRoute {
   method: string;
   pattern: RegExp;
+  /** The names in the path template (`/api/products/{id}` → `id`). */
+  pathParameters: string[];
   meta: ProcedureMeta;
 }
 
@@ -20,10 +22,26 @@ function restRoutes(router: AnyTRPCRouter): Map<string, RestRoute> {
     routes.set(path, {
       method: meta.openapi.method,
       pattern: getPathRegExp(normalizePath(meta.openapi.path)),
+      pathParameters: getPathParameters(normalizePath(meta.openapi.path)),
       meta,
     });
   });
   return routes;
+}
+
+/**
+ * The adapter merges path values over the body (`{ ...body, ...path }`), so a body
+ * field named like a path parameter would be dropped without a word. It is an
+ * unknown field like any other (contract §1), reported after the auth checks.
+ */
+function rejectPathParametersInBody(routes: Iterable<RestRoute>, req: Request, res: Response): void {
+  const body: unknown = req.body;
+  if (res.locals.bodyError || body === null || typeof body !== 'object') return;
+  const path = normalizePath(req.path);
+  // The adapter serves the first route in router order that matches method and path.
+  const route = [...routes].find((r) => r.method === req.method && r.pattern.test(path));
+  const named = route?.pathParameters.filter((name) => Object.hasOwn(body, name)) ?? [];
+  if (named.length > 0) res.locals.bodyError = validationError(named.map((field) => ({ field, message: 'Unknown field' })));
 }
 
 interface SchemaDef {
@@ -115,6 +133,7 @@ export function createRestHandler(router: AnyTRPCRouter, createContext: (opts: {
       }
       return end(...args);
     }) as typeof res.end;
+    rejectPathParametersInBody(routes.values(), req, res);
     adapter(req, res, () => notRouted(req, res, method)).catch(next);
   };
 }

@@ -1,5 +1,6 @@
 import express, { type RequestHandler } from 'express';
 import { AppError } from '../errors.js';
+import { nestedDeeperThan, TOO_DEEP_MESSAGE } from '../lib/input-text.js';
 
 export const MAX_BODY_BYTES = 100 * 1024;
 
@@ -7,6 +8,9 @@ const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
 const JSON_MEDIA_TYPE = /^application\/json\s*(;.*)?$/i;
 
 const readRawBody = express.raw({ type: () => true, limit: MAX_BODY_BYTES });
+
+/** Fatal: bytes that are not UTF-8 are refused instead of silently becoming U+FFFD. */
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 const malformedBody = (message: string) =>
   new AppError('VALIDATION_ERROR', 'Malformed request body', [{ field: 'body', message }]);
@@ -48,15 +52,53 @@ export const jsonBody: RequestHandler = (req, res, next) => {
           : malformedBody('Could not read the request body'),
       );
     }
+    let text: string;
+    try {
+      text = Buffer.isBuffer(req.body) ? utf8.decode(req.body) : '';
+    } catch {
+      return finish({}, malformedBody('Must be UTF-8 encoded'));
+    }
     let parsed: unknown;
     try {
-      parsed = JSON.parse(Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '');
+      parsed = JSON.parse(text);
     } catch {
       return finish({}, malformedBody('Malformed JSON'));
     }
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
       return finish({}, malformedBody('Must be a JSON object'));
     }
+    // The adapter serialises the body again (recursively) before any check of ours could run.
+    if (nestedDeeperThan(parsed)) return finish({}, malformedBody(TOO_DEEP_MESSAGE));
     finish(parsed);
+  });
+};
+
+/**
+ * /trpc bodies are read here too, only to refuse bytes that are not UTF-8 (tRPC would
+ * decode them to U+FFFD). The text goes on as `req.body`, which tRPC parses itself;
+ * a problem is recorded for the procedure to raise after the auth checks, as on REST.
+ * Other media types are left to tRPC (415).
+ */
+export const trpcBody: RequestHandler = (req, res, next) => {
+  if (req.method !== 'POST' || !JSON_MEDIA_TYPE.test(req.headers['content-type'] ?? '')) return next();
+  readRawBody(req, res, (error?: unknown) => {
+    const unreadable = (problem: AppError) => {
+      res.locals.bodyError = problem;
+      req.body = '';
+      next();
+    };
+    if (error) {
+      const tooLarge = (error as { type?: string }).type === 'entity.too.large';
+      return unreadable(
+        tooLarge ? new AppError('PAYLOAD_TOO_LARGE', `Request body exceeds ${MAX_BODY_BYTES} bytes`) : malformedBody('Could not read the request body'),
+      );
+    }
+    if (!Buffer.isBuffer(req.body)) return next();
+    try {
+      req.body = utf8.decode(req.body);
+    } catch {
+      return unreadable(malformedBody('Must be UTF-8 encoded'));
+    }
+    next();
   });
 };

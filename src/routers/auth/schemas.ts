@@ -8,8 +8,12 @@ export const usernameSchema = z
   .max(32, 'Must be 3 to 32 characters')
   .regex(/^[A-Za-z0-9_.-]+$/, 'May contain only letters, digits, "_", "." and "-"');
 
-/** bcrypt only reads 72 bytes: longer passwords are rejected rather than silently truncated. */
-export const passwordSchema = z.string().refine(
+/**
+ * bcrypt only reads 72 bytes: longer passwords are rejected rather than silently truncated.
+ * A lone surrogate has no UTF-8 form (it would hash as U+FFFD, so `…\ud800` and `…\udbff`
+ * would be one password): the input middleware refuses it, and so does the schema itself.
+ */
+export const passwordSchema = z.string().refine((password) => password.isWellFormed(), 'Must be well-formed Unicode (no lone surrogate code units)').refine(
   (password) => {
     const bytes = Buffer.byteLength(password, 'utf8');
     return bytes >= 8 && bytes <= 72;

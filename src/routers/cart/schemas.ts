@@ -3,6 +3,13 @@ import { idParam, isoTimestamp } from '../shared/schemas.js';
 
 export const MAX_LINE_QUANTITY = 99;
 
+/**
+ * Distinct products per cart. With the price and quantity caps this bounds every
+ * sum: 1,000 × 99 × 1,000,000.00 = 9.9e12 cents, far inside the 8-byte columns and
+ * the integers JavaScript numbers hold exactly (2^53 ≈ 9.007e15).
+ */
+export const MAX_CART_LINES = 1_000;
+
 const lineQuantity = z
   .number({ error: `Must be an integer from 1 to ${MAX_LINE_QUANTITY}` })
   .int(`Must be an integer from 1 to ${MAX_LINE_QUANTITY}`)

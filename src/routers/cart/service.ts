@@ -2,12 +2,12 @@ import type { Em } from '../../db/orm.js';
 import type { Cart } from '../../entities/Cart.js';
 import { CartItem } from '../../entities/CartItem.js';
 import { Product } from '../../entities/Product.js';
-import { insufficientStock, notFound } from '../../errors.js';
+import { insufficientStock, notFound, validationError } from '../../errors.js';
 import { fromCents } from '../../lib/money.js';
 import { assertPromoCodeUsable, currentDiscountCents } from '../promo-codes/redemption.js';
 import { isUuid } from '../shared/schemas.js';
 import { cartLines, openActiveCart } from './queries.js';
-import { MAX_LINE_QUANTITY, type AddItemInput, type CartOutput, type UpdateItemInput } from './schemas.js';
+import { MAX_CART_LINES, MAX_LINE_QUANTITY, type AddItemInput, type CartOutput, type UpdateItemInput } from './schemas.js';
 
 /** Who is asking and in which currency the answer is given. */
 export interface CartScope {
@@ -89,11 +89,20 @@ async function findOwnLine(tem: Em, cart: Cart, itemId: string): Promise<CartIte
   return line;
 }
 
+/** A new line must fit under MAX_CART_LINES (counted under the cart lock, so racing adds cannot pass it together). */
+async function assertRoomForLine(tem: Em, cart: Cart): Promise<void> {
+  const lines = await tem.count(CartItem, { cart, product: { deletedAt: null } });
+  if (lines >= MAX_CART_LINES) {
+    throw validationError([{ field: 'productId', message: `A cart holds at most ${MAX_CART_LINES} different products` }]);
+  }
+}
+
 export function addItem(em: Em, scope: CartScope, input: AddItemInput): Promise<CartOutput> {
   return mutateCart(em, scope, async (tem, cart) => {
     const product = isUuid(input.productId) ? await tem.findOne(Product, { id: input.productId, deletedAt: null }) : null;
     if (!product) throw notFound('Product');
     const line = await tem.findOne(CartItem, { cart, product });
+    if (!line) await assertRoomForLine(tem, cart);
     const requested = (line?.quantity ?? 0) + input.quantity;
     assertLineFits(product, requested);
     if (line) line.quantity = requested;

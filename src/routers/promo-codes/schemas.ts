@@ -40,13 +40,25 @@ export function parseOffsetDateTime(text: string): Date | undefined {
   return new Date(local.getTime() - offsetSign * (offsetHours * 60 + offsetMinutes) * 60_000);
 }
 
+/**
+ * The instants the API can store and print back in the contract's form: PostgreSQL
+ * has no year 0 (JavaScript's year 0 is 1 BC), and `toISOString()` prints years
+ * after 9999 as `+010000-…`. The bounds apply to the UTC instant, after the offset.
+ */
+const EARLIEST_INSTANT = Date.parse('0001-01-01T00:00:00.000Z');
+const LATEST_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
+
 const offsetDateTime = z
   .string()
-  .describe('ISO 8601 date-time with an offset, e.g. 2026-12-31T23:59:59+02:00')
+  .describe('ISO 8601 date-time with an offset, e.g. 2026-12-31T23:59:59+02:00; in UTC between years 0001 and 9999')
   .transform((text, ctx) => {
     const date = parseOffsetDateTime(text.trim());
     if (!date) {
       ctx.addIssue({ code: 'custom', message: 'Must be an ISO 8601 date-time with an offset, e.g. 2026-12-31T23:59:59Z' });
+      return z.NEVER;
+    }
+    if (date.getTime() < EARLIEST_INSTANT || date.getTime() > LATEST_INSTANT) {
+      ctx.addIssue({ code: 'custom', message: 'Must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z in UTC' });
       return z.NEVER;
     }
     return date;
