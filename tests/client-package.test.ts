@@ -2,14 +2,21 @@ import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import type { TRPCClient } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Product } from '../src/entities/Product.js';
+import { httpRequests } from '../src/metrics/registry.js';
+import type { AppRouter } from '../src/routers/_app.js';
+import { createHttpHarness, type HttpHarness } from './support/harness.js';
 
 /**
  * The client package (packages/api-client, built by `npm run build:client`) as a
  * frontend in another folder uses it: that folder has only @trpc/client and
  * @trpc/server, a strict tsconfig with library checks on, the README's client,
- * and lines that must not compile. TypeScript itself is the judge.
+ * and lines that must not compile. TypeScript itself is the judge. Then the
+ * same client runs against a real server.
  */
 
 const run = promisify(execFile);
@@ -150,4 +157,73 @@ describe('the client package', () => {
     },
     BUILD_TIMEOUT_MS,
   );
+});
+
+/** The README client, run: its exports, with the URL pointed at the test server. */
+interface ReadmeClient {
+  api: TRPCClient<AppRouter>;
+  signIn(token: string | undefined): void;
+  isApiError(error: unknown): boolean;
+  buyOne(productId: string): Promise<number>;
+}
+
+describe('the README client against the API', () => {
+  let h: HttpHarness;
+  let client: ReadmeClient;
+
+  beforeAll(async () => {
+    // METRICS_PORT only switches request counting on: it tells how many HTTP requests a batch took.
+    h = await createHttpHarness({ METRICS_PORT: '9464' });
+    await h.createUser({ username: 'ada', password: 'correct horse' });
+    const live = path.join(frontend, 'live/api.ts');
+    await mkdir(path.dirname(live));
+    await writeFile(live, (await readmeClient()).replace("'http://localhost:3000/trpc'", `'${h.baseUrl}/trpc'`));
+    client = (await import(pathToFileURL(live).href)) as ReadmeClient;
+    client.signIn((await client.api.auth.login.mutate({ username: 'ada', password: 'correct horse' })).accessToken);
+  });
+  afterAll(() => h?.close());
+
+  let counter = 0;
+  async function createProduct(stock: number) {
+    const em = h.db.orm.em.fork();
+    const product = em.create(Product, { name: `Readme lamp ${++counter}`, priceCents: 1999, stock, imageUrl: null, category: null });
+    await em.flush();
+    return product;
+  }
+
+  it('logs in, browses, fills the cart and checks out', async () => {
+    const product = await createProduct(3);
+    expect(await client.buyOne(product.id)).toBe(19.99);
+  });
+
+  it('sends the per-call Idempotency-Key: the same key again replays the order instead of finding an empty cart', async () => {
+    const product = await createProduct(3);
+    await client.api.cart.addItem.mutate({ productId: product.id, quantity: 1 });
+    const first = await client.api.checkout.submit.mutate({}, { context: { idempotencyKey: 'readme-retry-1' } });
+    const retry = await client.api.checkout.submit.mutate({}, { context: { idempotencyKey: 'readme-retry-1' } });
+    expect(retry).toEqual(first);
+    const withoutKey = await client.api.checkout.submit.mutate({}).catch((error: unknown) => error);
+    expect(client.isApiError(withoutKey) && (withoutKey as { data: { appCode: string } }).data.appCode).toBe('CART_EMPTY');
+  });
+
+  it('batches calls made together into one request', async () => {
+    const product = await createProduct(3);
+    const batches = async () => (await httpRequests.get()).values.filter((v) => v.labels.route === '/trpc/{batch}').reduce((n, v) => n + v.value, 0);
+    const before = await batches();
+    const [byId, me] = await Promise.all([client.api.products.byId.query({ id: product.id }), client.api.auth.me.query()]);
+    expect([byId.id, me.username]).toEqual([product.id, 'ada']);
+    expect((await batches()) - before).toBe(1);
+  });
+
+  it('narrows an API error to its code and typed details', async () => {
+    const soldOut = await createProduct(0);
+    const failed = await client.buyOne(soldOut.id).catch((e: unknown) => e);
+    expect(client.isApiError(failed)).toBe(true);
+    expect((failed as { data: unknown }).data).toMatchObject({
+      appCode: 'INSUFFICIENT_STOCK',
+      httpStatus: 409,
+      details: [{ productId: soldOut.id, requested: 1, available: 0 }],
+    });
+    expect(client.isApiError(new Error('network down'))).toBe(false);
+  });
 });
