@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.data/', 'bench/results/', 'coverage/'] },
+  { ignores: ['node_modules/', 'dist/', '.data/', 'bench/results/', 'coverage/', 'packages/api-client/index.d.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -19,6 +19,7 @@ import { jsonBody, MAX_BODY_BYTES, trpcBody } from './rest/json-body.js';
 import { strictQueryEncoding } from './rest/query-encoding.js';
 import { buildOpenApiDocument } from './rest/openapi.js';
 import { requestId } from './rest/request-id.js';
+import { httpMetrics } from './metrics/http.js';
 import { errorHeaders, JSON_CONTENT_TYPE, sendError } from './rest/error-envelope.js';
 import { appRouter } from './routers/_app.js';
 import { MAX_BATCH_CALLS } from './trpc.js';
@@ -74,6 +75,9 @@ export function createApp({ orm, config, logger, router = appRouter }: AppDeps):
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
   app.set('query parser', parseQueryString);
+
+  // Request counts and latencies for /metrics (METRICS_PORT); nothing is measured without a scraper.
+  if (config.metricsPort !== undefined) app.use(httpMetrics(router));
 
   app.use(requestId);
   // Request lines are info-level: below that level the per-request logger is pure overhead

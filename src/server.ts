@@ -7,6 +7,7 @@ import { openDatabase, type Bootstrap, type Orm } from './db/orm.js';
 import { seedDemoCatalog } from './db/seed.js';
 import { toAppError } from './error-mapping.js';
 import { createLogger, type Logger } from './logger.js';
+import { startMetricsServer } from './metrics/server.js';
 import { ensureAdminAccount } from './routers/auth/service.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -143,6 +144,14 @@ async function main(): Promise<void> {
     res.on('close', () => inFlight.delete(res));
   });
   server.on('error', (error) => fail(`Startup failed: cannot listen on port ${config.port}: ${error.message}`));
+
+  if (config.metricsPort !== undefined) {
+    const metricsPort = config.metricsPort;
+    await startMetricsServer({ port: metricsPort, orm }).catch((error: unknown) =>
+      fail(`Startup failed: cannot listen on METRICS_PORT ${metricsPort}: ${error instanceof Error ? error.message : String(error)}`),
+    );
+    logger.info({ port: metricsPort }, `Prometheus metrics on http://localhost:${metricsPort}/metrics`);
+  }
 }
 
 main().catch((error: unknown) => fail(`Startup failed: ${error instanceof Error ? error.message : String(error)}`));

@@ -3,6 +3,7 @@ import type { OpenApiMeta } from 'trpc-to-openapi';
 import { requestScope, type Context } from './context/context.js';
 import { authenticate } from './context/auth.js';
 import { toAppError, toTrpcError } from './error-mapping.js';
+import { errorDetails, type ApiErrorShape } from './error-shape.js';
 import { forbidden, validationError } from './errors.js';
 import { illFormedInput } from './lib/input-text.js';
 
@@ -25,7 +26,7 @@ const t = initTRPC
   .context<Context>()
   .meta<ProcedureMeta>()
   .create({
-    errorFormatter({ shape, error, ctx }) {
+    errorFormatter({ shape, error, ctx }): ApiErrorShape {
       const appError = toAppError(error);
       // Drop tRPC's `stack` and keep only what the contract promises (§2 over tRPC).
       const { stack: _stack, ...data } = shape.data;
@@ -35,8 +36,7 @@ const t = initTRPC
         data: {
           ...data,
           httpStatus: appError.status,
-          appCode: appError.code,
-          details: appError.details,
+          ...errorDetails(appError),
           requestId: ctx?.requestId ?? requestScope.getStore()?.requestId,
         },
       };

@@ -20,6 +20,10 @@ export const appRouter = router({
   promoCodes: promoCodesRouter,
 });
 
-export type AppRouter = typeof appRouter;
+/** The server's own type of the router (its context, its metadata): for callers and adapters on the server. */
+export type ServerRouter = typeof appRouter;
+
+/** The router's type for clients: the procedures without the server's context (see src/client.ts). */
+export type { AppRouter } from '../client.js';
 
 export const createCaller = createCallerFactory(appRouter);

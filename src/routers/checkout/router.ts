@@ -1,3 +1,4 @@
+import { countCheckout } from '../../metrics/registry.js';
 import { protectedProcedure, router } from '../../trpc.js';
 import { orderOutput } from '../orders/schemas.js';
 import { checkoutInput, checkoutRequestHeaders, checkoutResponseHeaders } from './schemas.js';
@@ -19,12 +20,9 @@ export const checkoutRouter = router({
     .input(checkoutInput)
     .output(orderOutput)
     .mutation(async ({ ctx, input }) => {
-      const { order, replayed } = await submitCheckout(ctx.em, {
-        userId: ctx.user.id,
-        currency: ctx.config.currency,
-        input,
-        idempotencyKey: ctx.idempotencyKey,
-      });
+      const { order, replayed } = await countCheckout(
+        submitCheckout(ctx.em, { userId: ctx.user.id, currency: ctx.config.currency, input, idempotencyKey: ctx.idempotencyKey }),
+      );
       ctx.responseHeaders['Location'] = `/api/orders/${order.id}`;
       if (replayed) ctx.responseHeaders['Idempotent-Replayed'] = 'true';
       return order;

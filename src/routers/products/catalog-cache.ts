@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Em } from '../../db/orm.js';
+import { countCatalogCache } from '../../metrics/registry.js';
 import {
   fetchPage,
   fetchProducts,
@@ -67,9 +68,12 @@ export async function countedPage(em: Em, query: CatalogQuery, window: PageWindo
   let currentVersion: string;
   if (cachedPage) {
     const page = await fetchProducts(em, query, cachedPage.ids);
-    if (page?.version === cachedPage.version) return { total: cachedPage.total, products: page.products };
+    const hit = page?.version === cachedPage.version;
+    countCatalogCache(hit);
+    if (hit) return { total: cachedPage.total, products: page.products };
     currentVersion = page?.version ?? (await readCatalogVersion(em, query));
   } else {
+    countCatalogCache(false);
     currentVersion = await readCatalogVersion(em, query);
   }
 
