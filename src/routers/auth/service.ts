@@ -210,7 +210,7 @@ export async function ensureAdminAccount(em: Em, config: AppConfig): Promise<voi
   const usernameKey = User.keyFor(username);
   const existing = await em.findOne(User, { usernameKey });
   if (existing?.role === 'admin' && (await existing.verifyPassword(password))) return;
-  const passwordHash = await bcrypt.hash(password, config.bcryptCost);
+  const passwordHash = await hashPassword(password, config.bcryptCost);
   // An existing user keeps its id, display name and creation time; only the role and the password change.
   await em.upsert(
     User,
