@@ -51,7 +51,8 @@ describe('TRUST_PROXY', () => {
     const app = await start({ TRUST_PROXY: 'true', LOGIN_RATE_LIMIT: '2' });
     try {
       await post(app.baseUrl, '/api/auth/signup', right);
-      const from = (address: string) => ({ 'X-Forwarded-For': `${address}, 10.0.0.1` });
+      // One trusted hop: the proxy appended the client's address; the entry left of it is the client's own writing.
+      const from = (address: string) => ({ 'X-Forwarded-For': `10.0.0.1, ${address}` });
       for (let i = 0; i < 2; i++) expect((await post(app.baseUrl, '/api/auth/login', wrong, from('203.0.113.7'))).status).toBe(401);
       const limited = await post(app.baseUrl, '/api/auth/login', right, from('203.0.113.7'));
       expectErrorEnvelope(limited, 429, 'RATE_LIMITED');
