@@ -91,13 +91,14 @@ describe('money inputs with more than 2 decimals → 400 naming the field (no to
   });
 });
 
-describe('promo startsAt/expiresAt outside years 0001–9999 (UTC) → 400 naming the field', () => {
+describe("promo startsAt/expiresAt outside years 0001–9999 (UTC) or finer than a millisecond → 400 naming the field", () => {
   const refused: [string, 'startsAt' | 'expiresAt', string][] = [
     ['year 0000', 'startsAt', '0000-01-01T00:00:00Z'],
     ['year 0000 (expiresAt)', 'expiresAt', '0000-06-15T12:00:00Z'],
     ['year 10000', 'expiresAt', '10000-01-01T00:00:00Z'],
     ['0001-01-01 at +01:00 (0000-12-31T23:00Z)', 'startsAt', '0001-01-01T00:00:00+01:00'],
     ['9999-12-31T23:59:59 at -01:00 (10000-01-01T00:59:59Z)', 'expiresAt', '9999-12-31T23:59:59-01:00'],
+    ['a microsecond (finer than the millisecond the API keeps)', 'startsAt', '2026-01-01T00:00:00.000001Z'],
     ['9999-12-31T23:00 at -01:00 in basic form', 'expiresAt', '99991231T2300-0100'],
   ];
 

@@ -19,7 +19,8 @@ export const promoCodeText = z
 /**
  * ISO 8601 date-times with an offset, in the extended (`2026-12-31T23:59:59.5+02:00`)
  * or basic (`20261231T235959+0200`) form; seconds and fractions optional. Without
- * an offset a time is ambiguous, so it is rejected.
+ * an offset a time is ambiguous, so it is rejected. Fractions finer than a
+ * millisecond must be zeros (`.123000`): the API stores and returns milliseconds.
  */
 const ISO_WITH_OFFSET =
   /^(\d{4})-?(\d{2})-?(\d{2})T(\d{2}):?(\d{2})(?::?(\d{2})(?:[.,](\d{1,9}))?)?(Z|([+-])(\d{2})(?::?(\d{2}))?)$/i;
@@ -28,7 +29,10 @@ export function parseOffsetDateTime(text: string): Date | undefined {
   const m = ISO_WITH_OFFSET.exec(text);
   if (!m) return undefined;
   const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = [1, 2, 3, 4, 5, 6, 10, 11].map((i) => Number(m[i] ?? 0)) as [number, number, number, number, number, number, number, number];
-  const millis = Number((m[7] ?? '').padEnd(3, '0').slice(0, 3));
+  const fraction = (m[7] ?? '').padEnd(3, '0');
+  // Times are kept (and returned) to the millisecond: finer digits are refused rather than silently cut.
+  if (/[1-9]/.test(fraction.slice(3))) return undefined;
+  const millis = Number(fraction.slice(0, 3));
   const offsetSign = m[9] === '-' ? -1 : 1;
   if (month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59 || offsetHours > 23 || offsetMinutes > 59) return undefined;
   // setUTCFullYear, unlike Date.UTC, does not read years 0–99 as 1900–1999.
@@ -54,7 +58,7 @@ const offsetDateTime = z
   .transform((text, ctx) => {
     const date = parseOffsetDateTime(text.trim());
     if (!date) {
-      ctx.addIssue({ code: 'custom', message: 'Must be an ISO 8601 date-time with an offset, e.g. 2026-12-31T23:59:59Z' });
+      ctx.addIssue({ code: 'custom', message: 'Must be an ISO 8601 date-time with an offset and at most millisecond precision, e.g. 2026-12-31T23:59:59Z' });
       return z.NEVER;
     }
     if (date.getTime() < EARLIEST_INSTANT || date.getTime() > LATEST_INSTANT) {
