@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AnyTRPCRouter } from '@trpc/server';
+import type { AnyTRPCProcedure, AnyTRPCRouter } from '@trpc/server';
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import cors from 'cors';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
@@ -52,6 +52,90 @@ const onlyMethods =
   (req, res) =>
     sendError(res, new AppError('METHOD_NOT_ALLOWED', `Method ${req.method} not allowed`, undefined, { Allow: allowHeader(allowed) }), res.locals.requestId);
 
+const notFound = (res: express.Response) => sendError(res, new AppError('NOT_FOUND', 'Route not found'), res.locals.requestId);
+
+/**
+ * HTTP/1.1 requests must name their Host (RFC 9112 §3.2). Node's own check
+ * answers a bare 400 before the app runs; `answerEdgeErrorsInEnvelope` turns it
+ * off so that the same rule is applied here, with the envelope.
+ */
+const requireHost: RequestHandler = (req, res, next) => {
+  if (req.headers.host !== undefined || req.httpVersion !== '1.1') return next();
+  res.setHeader('Connection', 'close');
+  sendError(res, new AppError('VALIDATION_ERROR', 'The Host header is required', [{ field: 'Host', message: 'Required' }]), res.locals.requestId);
+};
+
+function decodedOrUndefined(path: string): string | undefined {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The methods tRPC serves for the procedures a /trpc path names (queries GET,
+ * mutations POST; a batch names several), or undefined when one of them does
+ * not exist. Read the way tRPC reads it: URL-decoded, split on `,` for `?batch=1`.
+ */
+function trpcMethodsOf(router: AnyTRPCRouter, req: express.Request): string[] | undefined {
+  const path = decodedOrUndefined(req.path.slice(1));
+  if (!path) return undefined;
+  const isBatch = (req.query as Record<string, string[] | undefined>)['batch']?.[0] === '1';
+  const procedures = router._def.procedures as Record<string, AnyTRPCProcedure>;
+  const methods = new Set<string>();
+  for (const name of isBatch ? path.split(',') : [path]) {
+    if (!Object.hasOwn(procedures, name)) return undefined;
+    methods.add(procedures[name]!._def.type === 'mutation' ? 'POST' : 'GET');
+  }
+  return [...methods];
+}
+
+/**
+ * Only GET and POST reach tRPC. Its adapter builds a Fetch `Request`, which
+ * throws for TRACE (a 500), and it answers PUT, PROPFIND and the like with 415
+ * before it looks at the method. Those are not tRPC calls at all, so they get
+ * the contract's envelope like any other path: 404 when the path names no
+ * procedure, else 405 with the methods the named procedures accept. HEAD on a
+ * query is served as GET without the body (tRPC would answer every HEAD 204).
+ * GET and POST stay tRPC's, answered in its error shape (its own 405 included).
+ */
+const trpcMethods =
+  (router: AnyTRPCRouter): RequestHandler =>
+  (req, res, next) => {
+    if (req.method === 'GET' || req.method === 'POST') return next();
+    const methods = trpcMethodsOf(router, req);
+    if (!methods) return notFound(res);
+    if (req.method === 'HEAD' && methods.includes('GET')) {
+      req.method = 'GET';
+      // Before the request logger's own listener: the log shows what the client sent.
+      res.prependOnceListener('finish', () => (req.method = 'HEAD'));
+      return next();
+    }
+    sendError(res, new AppError('METHOD_NOT_ALLOWED', `Method ${req.method} not allowed`, undefined, { Allow: allowHeader(methods) }), res.locals.requestId);
+  };
+
+/**
+ * The API reference and its static assets take GET and HEAD only, and every
+ * miss answers the envelope: swagger-ui-express would answer `…/package.json`
+ * (hidden so as not to disclose versions) with a plain-text 404, and serve-static
+ * redirects directory paths (`swagger-ui.css/..`) with an HTML page.
+ */
+const docsOnlyGet: RequestHandler = (req, res, next) => {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    return req.path === '/' ? onlyMethods('GET')(req, res, next) : notFound(res);
+  }
+  if ((decodedOrUndefined(req.path) ?? '').endsWith('/package.json')) return notFound(res);
+  // The page loads its assets by relative URLs (`./swagger-ui.css`): they resolve under /docs/ only.
+  const [pathname, query] = req.originalUrl.split(/\?(.*)/s);
+  if (pathname === '/docs') {
+    res.statusCode = 301;
+    res.setHeader('Location', query === undefined ? '/docs/' : `/docs/?${query}`);
+    return res.end();
+  }
+  next();
+};
+
 /** A database that accepts connections but never answers must not hang the readiness probe. */
 const READY_TIMEOUT_MS = 2_000;
 
@@ -80,6 +164,7 @@ export function createApp({ orm, config, logger, router = appRouter }: AppDeps):
   if (config.metricsPort !== undefined) app.use(httpMetrics(router));
 
   app.use(requestId);
+  app.use(requireHost);
   // Request lines are info-level: below that level the per-request logger is pure overhead
   // (server errors are still logged where they happen).
   if (logger.isLevelEnabled('info')) {
@@ -132,7 +217,7 @@ export function createApp({ orm, config, logger, router = appRouter }: AppDeps):
     res.json(openApiDocument);
   });
   app.all('/api/openapi.json', onlyMethods('GET'));
-  app.use('/docs', swaggerUi.serve);
+  app.use('/docs', docsOnlyGet, swaggerUi.serveWithOptions({ redirect: false }));
   app.get('/docs', swaggerUi.setup(openApiDocument, { customSiteTitle: 'Storefront API reference', customCss: '.swagger-ui .topbar { display: none }' }));
 
   const createContext = createContextFactory({ orm, config });
@@ -154,14 +239,14 @@ export function createApp({ orm, config, logger, router = appRouter }: AppDeps):
     }),
   });
   // Text that is not UTF-8 is refused, never decoded to U+FFFD (issue 8 §1); reported after the auth checks.
-  app.use('/trpc', strictQueryEncoding, trpcBody);
+  app.use('/trpc', trpcMethods(router), strictQueryEncoding, trpcBody);
   app.use('/trpc', (req, res, next) => requestScope.run({ requestId: String(res.locals.requestId) }, () => trpcHandler(req, res, next)));
 
   const restHandler = createRestHandler(router, createContext, logServerError);
   app.use('/api', strictQueryEncoding, jsonBody);
   app.use((req, res, next) => (req.path.startsWith('/api/') ? restHandler(req, res, next) : next()));
 
-  app.use((_req, res) => sendError(res, new AppError('NOT_FOUND', 'Route not found'), res.locals.requestId));
+  app.use((_req, res) => notFound(res));
 
   const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
     const appError = toAppError(error);

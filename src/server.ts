@@ -8,6 +8,7 @@ import { seedDemoCatalog } from './db/seed.js';
 import { toAppError } from './error-mapping.js';
 import { createLogger, type Logger } from './logger.js';
 import { startMetricsServer } from './metrics/server.js';
+import { answerEdgeErrorsInEnvelope } from './rest/client-error.js';
 import { ensureAdminAccount } from './routers/auth/service.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -139,6 +140,7 @@ async function main(): Promise<void> {
     );
   });
   started.server = server;
+  answerEdgeErrorsInEnvelope(server);
   server.on('request', (_req, res: ServerResponse) => {
     inFlight.add(res);
     res.on('close', () => inFlight.delete(res));

@@ -50,7 +50,7 @@ const t = initTRPC
  * Calls sharing one EntityManager share its identity map and unit of work: one
  * call's failed flush is retried by the next call's flush, and a
  * `[signup new, signup taken]` batch hung on PostgreSQL and lost the new user on
- * PGlite. Forking here (rather than in each context factory) covers every way a
+ * PGlite. Forking here, not only in the context factories, covers every way a
  * procedure is reached. `responseHeaders` is per call for the same reason; what a
  * call sets is copied to the request's context afterwards, where the REST adapter
  * (one call per request) reads it. The user is per call already (`requireUser`).
@@ -63,7 +63,7 @@ const sessionPerCall = t.middleware(async ({ ctx, next }) => {
 });
 
 /**
- * Every procedure passes through here first so that domain errors thrown by
+ * Every procedure passes through here (right after `sessionPerCall`) so that domain errors thrown by
  * services carry the right tRPC code (and therefore HTTP status) on both surfaces.
  */
 const mapErrors = t.middleware(async ({ next }) => {

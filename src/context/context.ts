@@ -19,7 +19,10 @@ export interface ContextInnerOptions {
 
 /**
  * The HTTP-free part of the context. Tests build it directly and call procedures
- * through `createCaller`; the HTTP layers wrap it in `createContext`.
+ * through `createCaller`; the HTTP layers wrap it in `createContext`. One context
+ * may serve several calls (a tRPC batch, a reused caller): what is per call (the
+ * database session, `responseHeaders`, the signed-in user) is derived per call in
+ * src/trpc.ts and never written back here, except the headers the REST adapter reads.
  */
 export function createContextInner(opts: ContextInnerOptions) {
   return {
@@ -54,7 +57,13 @@ export function requestState(res: ServerResponse): RequestState {
   return (res as ServerResponse & { locals: RequestState }).locals;
 }
 
-/** Builds the per-request context: a fresh EntityManager fork, never the global one. */
+/**
+ * Builds the per-request context. Its EntityManager is a fresh fork, never the
+ * global one, but it is only the source of sessions: every procedure call forks
+ * it again (`sessionPerCall` in src/trpc.ts), because one request may carry a
+ * batch of calls. Forking here as well costs a few microseconds and keeps
+ * anything that runs before that middleware off the global EntityManager.
+ */
 export function createContextFactory(deps: { orm: Orm; config: AppConfig }) {
   return ({ req, res }: { req: IncomingMessage; res: ServerResponse }): Context => {
     const state = requestState(res);

@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { createApp } from '../../src/app.js';
 import { loadConfig, type AppConfig } from '../../src/config.js';
 import { createContextInner } from '../../src/context/context.js';
+import { answerEdgeErrorsInEnvelope } from '../../src/rest/client-error.js';
 import { User, type Role } from '../../src/entities/User.js';
 import { createCaller } from '../../src/routers/_app.js';
 import { createTestDatabase, testPoolMode, type TestDatabase } from './database.js';
@@ -76,6 +77,7 @@ export async function createHttpHarness(envOverrides: Record<string, string> = {
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
+  answerEdgeErrorsInEnvelope(server);
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     ...harness,
