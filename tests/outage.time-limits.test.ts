@@ -1,7 +1,8 @@
 import { once } from 'node:events';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TIME_LIMITS } from '../src/db/orm.js';
+import { MikroORM } from '@mikro-orm/sql';
+import { ormOptions, TIME_LIMITS } from '../src/db/orm.js';
 import { CallbackQueryClient, type DatabaseTimeLimits } from '../src/db/pg-client.js';
 import { toAppError } from '../src/error-mapping.js';
 import { createTestDatabase, serverUrl, type TestDatabase } from './support/database.js';
@@ -36,6 +37,30 @@ describe.skipIf(!serverUrl())('time limits on PostgreSQL connections', () => {
     expect(inside.idle[0]!.idle_in_transaction_session_timeout).toBe(`${TIME_LIMITS.idleInTransactionTimeoutMillis / 1000}s`);
     // SET LOCAL: nothing stays behind on the connection (correct behind a transaction pooler, too).
     expect(await em.execute('show statement_timeout')).toEqual([{ statement_timeout: '0' }]);
+  });
+
+  it('bounds the wait for a pooled connection: with every connection taken, the next query fails (a 503) instead of queueing for ever', async () => {
+    const orm = await MikroORM.init({ ...ormOptions({ url: db.url }), pool: { min: 0, max: 1 } });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    try {
+      let holding!: () => void;
+      const taken = new Promise<void>((resolve) => (holding = resolve));
+      const holder = orm.em.fork().transactional(async (tem) => {
+        await tem.execute('select 1');
+        holding();
+        await held;
+      });
+      await taken;
+      const failure = await failureOf(orm.em.fork().execute('select 1'));
+      expect(failure.message).toMatch(/timeout exceeded when trying to connect/);
+      expect(toAppError(failure).code).toBe('SERVICE_UNAVAILABLE');
+      release();
+      await holder;
+    } finally {
+      release();
+      await orm.close(true);
+    }
   });
 
   describe('on a client with short limits', () => {
