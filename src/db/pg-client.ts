@@ -70,7 +70,10 @@ export class CallbackQueryClient extends pg.Client {
     this.#transactionTimeoutMillis = limits?.transactionTimeoutMillis ?? 0;
   }
 
-  /** Drops the connection at once, without the goodbye a dead path would never deliver; pending queries fail with `reason`. */
+  /**
+   * Drops the connection at once, without the goodbye a dead path would never deliver; pending queries fail with
+   * `reason`. Like any lost connection, pg also reports it as an 'error' event on the client (MikroORM listens).
+   */
   destroy(reason: Error): void {
     this.#endTransaction();
     this.connection.stream.destroy(reason);

@@ -16,6 +16,15 @@ export interface TcpProxy {
    * answered. Nobody is told: no reset, no close. `restore()` heals the path.
    */
   blackhole(): void;
+  /**
+   * A gate: new connections are accepted and held (what they send waits) until
+   * `release()` lets them all through at the same moment — to make processes that
+   * started at slightly different times meet the database together.
+   */
+  hold(): void;
+  /** Resolves once `count` connections are held. */
+  waitForHeld(count: number): Promise<void>;
+  release(): void;
   restore(): Promise<void>;
   close(): Promise<void>;
 }
@@ -26,6 +35,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   let port = 0;
   let stalled = false;
   let blackholed = false;
+  let holding = false;
+  const held: (() => void)[] = [];
+  const heldWaiters = new Set<() => void>();
 
   /** Forwards `from` to `to` byte for byte, except while the path is black-holed: then the bytes are gone. */
   const forward = (from: Socket, to: Socket) =>
@@ -45,20 +57,13 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
           client.on('data', () => {});
           return;
         }
-        const upstream = connect(target.port, target.host);
-        const drop = () => {
-          client.destroy();
-          upstream.destroy();
-          sockets.delete(client);
-          sockets.delete(upstream);
-        };
-        sockets.add(upstream);
-        for (const socket of [client, upstream]) {
-          socket.on('error', drop);
-          socket.on('close', drop);
+        if (holding) {
+          // No 'data' listener yet: what the client sends stays buffered in its socket until released.
+          held.push(() => open(client));
+          for (const check of heldWaiters) check();
+          return;
         }
-        forward(client, upstream);
-        forward(upstream, client);
+        open(client);
       });
       listening.once('error', reject);
       listening.listen(port, '127.0.0.1', () => {
@@ -67,6 +72,24 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
         resolve();
       });
     });
+
+  const open = (client: Socket) => {
+    if (client.destroyed) return;
+    const upstream = connect(target.port, target.host);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    sockets.add(upstream);
+    for (const socket of [client, upstream]) {
+      socket.on('error', drop);
+      socket.on('close', drop);
+    }
+    forward(client, upstream);
+    forward(upstream, client);
+  };
 
   const resetAll = () => {
     for (const socket of sockets) socket.resetAndDestroy();
@@ -93,6 +116,23 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     blackhole: () => {
       blackholed = true;
+    },
+    hold: () => {
+      holding = true;
+    },
+    waitForHeld: (count) =>
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if (held.length < count) return;
+          heldWaiters.delete(check);
+          resolve();
+        };
+        heldWaiters.add(check);
+        check();
+      }),
+    release: () => {
+      holding = false;
+      for (const start of held.splice(0)) start();
     },
     restore: async () => {
       if (stalled) {
