@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createHttpHarness } from './support/harness.js';
-import { before, cartProblem, ContractViolation, readBackProblem, show, trpcErrorProblem, violation, writeSurvey, type Cart } from './support/fuzz-oracle.js';
+import { acceptedUnknownField, before, cartProblem, ContractViolation, readBackProblem, show, trpcErrorProblem, violation, writeSurvey, type Cart } from './support/fuzz-oracle.js';
 import { callerArb, hintsFor, type Caller } from './support/fuzz-requests.js';
 import { callerErrorShape, callerReader, invoke, NoAnswer, procedureList, send, trpcReader, trpcSend, type ProcedureInfo } from './support/fuzz-surfaces.js';
 import { fromSchema, hostileValue, toJsonText } from './support/fuzz-values.js';
@@ -67,6 +67,7 @@ async function overHttp(procedure: ProcedureInfo, as: Caller, generated: unknown
     const data = answer.body?.result?.data as unknown;
     world.harvest(procedure.name, data);
     if (procedure.name.startsWith('cart.')) problem = cartProblem(data as Cart);
+    if (!problem) problem = acceptedUnknownField(procedure.input, input);
     if (!problem && isWrite(procedure)) problem = await readBackProblem(procedure.name, input, { ok: true, status: answer.status, data }, read, prior);
   }
   if (problem) violation(`trpc ${procedure.name}`, answer.status, problem, `${where}\n→ ${answer.status} ${show(answer.text, 400)}\n${problem}`);

@@ -288,3 +288,12 @@ export async function writeSurvey(name: string): Promise<void> {
   const lines = [...survey].map(([key, { count, examples }]) => `## ${key} (×${count})\n${examples.join('\n--\n')}\n`);
   appendFileSync(surveyFile, `# ${name}: ${survey.size} classes\n${lines.join('\n')}\nruns:\n${runCounts.join('\n')}\n\n`);
 }
+
+/** A field the schema does not allow (additionalProperties: false) that the server accepted anyway (contract §1: unknown fields → 400). */
+export function acceptedUnknownField(schema: { properties?: Record<string, unknown>; additionalProperties?: unknown } | undefined, sent: unknown): string | undefined {
+  if (!schema || schema.additionalProperties !== false) return undefined;
+  const wire = onTheWire(sent);
+  if (typeof wire !== 'object' || wire === null || Array.isArray(wire)) return undefined;
+  const unknown = Object.keys(wire).filter((key) => !(key in (schema.properties ?? {})));
+  return unknown.length > 0 ? `accepted the unknown field(s) ${show(unknown)}` : undefined;
+}

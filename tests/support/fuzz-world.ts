@@ -81,6 +81,8 @@ export async function createFuzzWorld(h: HttpHarness): Promise<FuzzWorld> {
  * at least once, however loaded the machine): runs after the budget pass without sending
  * anything; after a failure, shrinking gets a budget of its own, then stops.
  */
+let shrinkAllowance = FUZZ_BUDGET_MS / 2;
+
 export async function fuzz<T>(arbitrary: fc.Arbitrary<T>, predicate: (value: T) => Promise<void>, budgetMs: number, numRuns = 500): Promise<void> {
   let deadline = 0;
   let shrinkDeadline = 0;
@@ -96,7 +98,12 @@ export async function fuzz<T>(arbitrary: fc.Arbitrary<T>, predicate: (value: T) 
       try {
         await predicate(value);
       } catch (error) {
-        shrinkDeadline ||= Date.now() + Math.max(2_000, budgetMs);
+        if (!shrinkDeadline) {
+          // Shrinking draws on one allowance per file, so that many failing properties cannot multiply the run time.
+          const allowance = Math.min(1_500, shrinkAllowance);
+          shrinkAllowance -= allowance;
+          shrinkDeadline = Date.now() + allowance;
+        }
         throw error;
       }
     }),
