@@ -47,7 +47,8 @@ describe('an invalid environment', () => {
   });
 });
 
-describe.skipIf(!serverUrl())('the server process (PostgreSQL)', () => {
+// Concurrent: each test has its own database and processes; their startup waits overlap.
+describe.skipIf(!serverUrl()).concurrent('the server process (PostgreSQL)', () => {
   it('applies the migrations at startup, then bootstraps the admin account idempotently, promoting an existing user', async () => {
     const db = await createEmptyDatabase();
     try {
@@ -113,7 +114,15 @@ describe.skipIf(!serverUrl())('the server process (PostgreSQL)', () => {
       expect(finished.status).toBe(201);
       expect(JSON.parse(finished.body).user.username).toBe('late_arrival');
       expect(await server.exited).toEqual({ code: 0, signal: null });
-      expect(server.logs().at(-1)!.msg).toBe('stopped');
+      // The request finished before the process stopped. Compared by the lines' own times, not their order
+      // on stdout: the request line is sometimes written after 'stopped' although it was logged first.
+      const logs = server.logs();
+      const stopped = logs.find((e) => e.msg === 'stopped');
+      const signupLine = logs.find((e) => e.msg === 'request completed' && (e.req as { path: string }).path === '/api/auth/signup');
+      expect(stopped, server.stdout()).toBeDefined();
+      expect(signupLine, server.stdout()).toMatchObject({ res: { status: 201 } });
+      expect(signupLine!.time as number).toBeLessThanOrEqual(stopped!.time as number);
+      expect(logs.filter((e) => (e.time as number) > (stopped!.time as number))).toEqual([]);
       expect((await db.query(`select count(*)::int as n from users where username_key = 'late_arrival'`)).rows[0].n).toBe(1);
     } finally {
       await db.drop();
