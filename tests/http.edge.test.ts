@@ -152,14 +152,14 @@ describe('requests Node itself rejects', () => {
 
   const GET = (path: string, headers = '') => `GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n${headers}\r\n`;
 
-  it('answers oversized headers with 431 in the envelope', async () => {
-    const error = expectRawEnvelope(await rawExchange(h.baseUrl, GET('/health', `X-Big: ${'a'.repeat(20_000)}\r\n`)), 431, 'VALIDATION_ERROR');
+  it('answers oversized headers with 400 VALIDATION_ERROR in the envelope', async () => {
+    const error = expectRawEnvelope(await rawExchange(h.baseUrl, GET('/health', `X-Big: ${'a'.repeat(20_000)}\r\n`)), 400, 'VALIDATION_ERROR');
     expect(error.details).toEqual([{ field: 'headers', message: expect.any(String) }]);
   });
 
-  it('answers an over-long request line (a GET batch of 2,000 calls) with 431 in the envelope', async () => {
+  it('answers an over-long request line (a GET batch of 2,000 calls) with 400 VALIDATION_ERROR in the envelope', async () => {
     const paths = Array(2000).fill('cart.get').join(',');
-    expectRawEnvelope(await rawExchange(h.baseUrl, GET(`/trpc/${paths}?batch=1`)), 431, 'VALIDATION_ERROR');
+    expectRawEnvelope(await rawExchange(h.baseUrl, GET(`/trpc/${paths}?batch=1`)), 400, 'VALIDATION_ERROR');
   });
 
   it.each([

@@ -21,13 +21,14 @@ function rejectionFor(error: NodeJS.ErrnoException): EdgeRejection {
   switch (error.code) {
     case 'HPE_HEADER_OVERFLOW':
       return {
-        status: 431,
+        // 400, not 431: the contract's VALIDATION_ERROR travels with 400 (§2), and clients switch on the pair.
+        status: 400,
         error: new AppError('VALIDATION_ERROR', 'Request headers are too large', [{ field: 'headers', message: 'The request line and headers exceed the server limit' }]),
       };
     case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
       return { status: 413, error: new AppError('PAYLOAD_TOO_LARGE', 'Chunk extensions are too large') };
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return { status: 408, error: new AppError('VALIDATION_ERROR', 'The request was not received in time') };
+      return { status: 400, error: new AppError('VALIDATION_ERROR', 'The request was not received in time') };
     default:
       return { status: 400, error: new AppError('VALIDATION_ERROR', 'Malformed HTTP request') };
   }
