@@ -19,7 +19,7 @@ import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
  * itself — its pool must not keep the sockets the black hole took.
  *
  * The bound a request may take on a dead path is the pool's connect timeout plus
- * the query timeout (3 s + 6 s, see README); a request still open after
+ * the query timeout (5 s + 6 s, see README); a request still open after
  * HANG_BOUND_MS counts as hung (a generous margin for a loaded test machine).
  */
 const HANG_BOUND_MS = 15_000;

@@ -100,7 +100,8 @@ export class CallbackQueryClient extends pg.Client {
     if (begins) this.#beginTransaction();
     // A parameterless statement goes out as a simple query, where several statements share one round trip.
     const noValues = values === undefined || (Array.isArray(values) && values.length === 0);
-    const sent = begins && this.#transactionSettings && noValues ? `${text}; ${this.#transactionSettings}` : config;
+    const withSettings = begins && this.#transactionSettings !== undefined && noValues;
+    const sent = withSettings ? `${text}; ${this.#transactionSettings}` : config;
     return new Promise<pg.QueryResult>((resolve, reject) => {
       callbackQuery.call(this, sent, values, (error, result) => {
         // A BEGIN that failed opened nothing: its deadline must not go off later under another user of the connection.
@@ -113,8 +114,8 @@ export class CallbackQueryClient extends pg.Client {
           }
           return reject(error);
         }
-        // BEGIN with its SET LOCALs answers with one result per statement; the caller asked for the first.
-        resolve(Array.isArray(result) ? result[0]! : result);
+        // BEGIN with its SET LOCALs answers with one result per statement; the caller sent the first only.
+        resolve(withSettings && Array.isArray(result) ? result[0]! : (result as pg.QueryResult));
       });
     });
   }
