@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createHttpHarness } from './support/harness.js';
-import { acceptedUnknownField, before, cartProblem, ContractViolation, readBackProblem, show, trpcErrorProblem, violation, writeSurvey, type Cart } from './support/fuzz-oracle.js';
+import { acceptedUnknownField, before, cartProblem, ContractViolation, envelopeProblem, readBackProblem, show, trpcErrorProblem, violation, writeSurvey, type Cart } from './support/fuzz-oracle.js';
 import { callerArb, hintsFor, type Caller } from './support/fuzz-requests.js';
 import { callerErrorShape, callerReader, invoke, NoAnswer, procedureList, send, trpcReader, trpcSend, type ProcedureInfo } from './support/fuzz-surfaces.js';
 import { fromSchema, hostileValue, toJsonText } from './support/fuzz-values.js';
@@ -39,8 +39,10 @@ const isWrite = (procedure: ProcedureInfo) => procedure.type === 'mutation';
 
 /** A tRPC error over HTTP: the shape of §2 over tRPC, and requestId = X-Request-Id. */
 function wireErrorProblem(status: number, headers: Headers, body: unknown): string | undefined {
-  const error = (body as { error?: { data?: { requestId?: unknown } } } | undefined)?.error;
+  const error = (body as { error?: { data?: { requestId?: unknown }; code?: unknown } } | undefined)?.error;
   if (!error) return 'no tRPC error object';
+  // A request Node's own parser refuses (a URL over its header limit) never reaches tRPC: it gets the contract envelope.
+  if (typeof error.code === 'string' && error.data === undefined) return envelopeProblem(status, headers, JSON.stringify(body));
   const problem = trpcErrorProblem(error, status);
   if (problem) return problem;
   return error.data?.requestId === headers.get('x-request-id') ? undefined : `data.requestId ${show(error.data?.requestId)} is not X-Request-Id`;
