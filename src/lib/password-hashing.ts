@@ -27,9 +27,12 @@ export const MAX_PASSWORD_REQUESTS = PASSWORD_HASHING_CONCURRENCY * 16;
 const hashing = pLimit(PASSWORD_HASHING_CONCURRENCY);
 let admitted = 0;
 
-export const hashPassword = (password: string, cost: number): Promise<string> => hashing(() => bcrypt.hash(password, cost));
+/** Runs `work` in one of the PASSWORD_HASHING_CONCURRENCY hashing slots, after the work queued before it. */
+export const inHashingSlot = <T>(work: () => Promise<T>): Promise<T> => hashing(work);
 
-export const comparePassword = (password: string, hash: string): Promise<boolean> => hashing(() => bcrypt.compare(password, hash));
+export const hashPassword = (password: string, cost: number): Promise<string> => inHashingSlot(() => bcrypt.hash(password, cost));
+
+export const comparePassword = (password: string, hash: string): Promise<boolean> => inHashingSlot(() => bcrypt.compare(password, hash));
 
 /** The work factor a stored hash was made with. */
 export const hashCost = (hash: string): number => bcrypt.getRounds(hash);
