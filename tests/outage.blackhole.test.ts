@@ -1,16 +1,12 @@
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.js';
 import { createContextInner } from '../src/context/context.js';
-import { openDatabase, type Orm } from '../src/db/orm.js';
 import type { User } from '../src/entities/User.js';
 import { createCaller } from '../src/routers/_app.js';
 import { serverUrl } from './support/database.js';
 import { expectAppError } from './support/errors.js';
-import { createHarness, expectErrorEnvelope, type Harness, type TestResponse } from './support/harness.js';
-import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
+import { expectErrorEnvelope, type Harness, type TestResponse } from './support/harness.js';
+import { startProxiedApp, type ProxiedApp } from './support/proxied-app.js';
+import type { TcpProxy } from './support/tcp-proxy.js';
 
 /**
  * Issue 8 §4, dead database paths: the network to PostgreSQL silently drops every
@@ -36,36 +32,19 @@ interface Outcome {
 type Phase = 'before' | 'blackhole' | 'healed';
 
 describe.skipIf(!serverUrl())('a black-holed path to PostgreSQL (through a TCP proxy)', () => {
+  let app: ProxiedApp;
   let h: Harness;
   let proxy: TcpProxy;
-  let orm: Orm;
-  let server: Server;
   let baseUrl: string;
   let token: string;
   let user: User;
 
   beforeAll(async () => {
-    h = await createHarness();
-    const direct = new URL(h.db.url!);
-    proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
-    const viaProxy = new URL(direct);
-    viaProxy.hostname = '127.0.0.1';
-    viaProxy.port = String(proxy.port);
-    orm = await openDatabase({ url: viaProxy.toString() });
-    server = await new Promise((resolve) => {
-      const s = createApp({ orm, config: h.config, logger: pino({ level: 'silent' }) }).listen(0, '127.0.0.1', () => resolve(s));
-    });
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    app = await startProxiedApp();
+    ({ h, proxy, baseUrl } = app);
     ({ user, token } = await h.createUser());
   });
-  afterAll(async () => {
-    server?.closeAllConnections();
-    await new Promise((resolve) => server?.close(resolve));
-    await proxy?.restore();
-    await orm?.close(true);
-    await proxy?.close();
-    await h?.close();
-  });
+  afterAll(() => app?.close());
 
   const get = async (path: string): Promise<TestResponse | 'hung'> => {
     try {
@@ -132,7 +111,7 @@ describe.skipIf(!serverUrl())('a black-holed path to PostgreSQL (through a TCP p
     expect(me).not.toBe('hung');
     expectErrorEnvelope(me as TestResponse, 503, 'SERVICE_UNAVAILABLE');
     // The procedures themselves, without HTTP, fail the same way.
-    const caller = createCaller(createContextInner({ em: orm.em.fork(), config: h.config, user }));
+    const caller = createCaller(createContextInner({ em: app.orm.em.fork(), config: h.config, user }));
     await expectAppError(caller.cart.get(), 'SERVICE_UNAVAILABLE');
 
     await proxy.restore();

@@ -1,12 +1,9 @@
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.js';
-import { openDatabase, type Orm } from '../src/db/orm.js';
 import { createLogger } from '../src/logger.js';
 import { serverUrl } from './support/database.js';
-import { createHarness, type Harness } from './support/harness.js';
-import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
+import { type Harness } from './support/harness.js';
+import { startProxiedApp, type ProxiedApp } from './support/proxied-app.js';
+import type { TcpProxy } from './support/tcp-proxy.js';
 
 /**
  * Issue 8 §4, logs: during an outage every request fails with an expected 503.
@@ -14,37 +11,19 @@ import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
  * a stack trace (2.8 KB per request once wrote 15 MB in 25 s).
  */
 describe.skipIf(!serverUrl())('the log during a database outage (PostgreSQL through a TCP proxy)', () => {
+  let app: ProxiedApp;
   let h: Harness;
   let proxy: TcpProxy;
-  let orm: Orm;
-  let server: Server;
   let baseUrl: string;
   let token: string;
   const logLines: string[] = [];
 
   beforeAll(async () => {
-    h = await createHarness();
-    const direct = new URL(h.db.url!);
-    proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
-    const viaProxy = new URL(direct);
-    viaProxy.hostname = '127.0.0.1';
-    viaProxy.port = String(proxy.port);
-    orm = await openDatabase({ url: viaProxy.toString() });
-    const logger = createLogger('info', { write: (line: string) => void logLines.push(line) });
-    server = await new Promise((resolve) => {
-      const s = createApp({ orm, config: h.config, logger }).listen(0, '127.0.0.1', () => resolve(s));
-    });
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    app = await startProxiedApp({ logger: createLogger('info', { write: (line: string) => void logLines.push(line) }) });
+    ({ h, proxy, baseUrl } = app);
     token = (await h.createUser()).token;
   });
-  afterAll(async () => {
-    server?.closeAllConnections();
-    await new Promise((resolve) => server?.close(resolve));
-    await proxy?.restore();
-    await orm?.close(true);
-    await proxy?.close();
-    await h?.close();
-  });
+  afterAll(() => app?.close());
 
   it('writes a short line without a stack or SQL for each 503, over REST and tRPC', async () => {
     const headers = (requestId: string) => ({ Authorization: `Bearer ${token}`, 'X-Request-Id': requestId });

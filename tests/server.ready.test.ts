@@ -1,12 +1,8 @@
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.js';
-import { openDatabase, type Orm } from '../src/db/orm.js';
 import { serverUrl } from './support/database.js';
-import { createHarness, expectErrorEnvelope, type Harness } from './support/harness.js';
-import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
+import { expectErrorEnvelope, type Harness } from './support/harness.js';
+import { startProxiedApp, type ProxiedApp } from './support/proxied-app.js';
+import type { TcpProxy } from './support/tcp-proxy.js';
 
 /**
  * Contract §2/§9: while the database cannot be reached /ready and every API route
@@ -15,35 +11,18 @@ import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
  * outage (PGlite runs in-process and cannot go away, so this needs PostgreSQL).
  */
 describe.skipIf(!serverUrl())('database outage (PostgreSQL through a TCP proxy)', () => {
+  let app: ProxiedApp;
   let h: Harness;
   let proxy: TcpProxy;
-  let orm: Orm;
-  let server: Server;
   let baseUrl: string;
   let token: string;
 
   beforeAll(async () => {
-    h = await createHarness();
-    const direct = new URL(h.db.url!);
-    proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
-    const viaProxy = new URL(direct);
-    viaProxy.hostname = '127.0.0.1';
-    viaProxy.port = String(proxy.port);
-    orm = await openDatabase({ url: viaProxy.toString() });
-    server = await new Promise((resolve) => {
-      const s = createApp({ orm, config: h.config, logger: pino({ level: 'silent' }) }).listen(0, '127.0.0.1', () => resolve(s));
-    });
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    app = await startProxiedApp();
+    ({ h, proxy, baseUrl } = app);
     token = (await h.createUser()).token;
   });
-  afterAll(async () => {
-    server?.closeAllConnections();
-    await new Promise((resolve) => server?.close(resolve));
-    await proxy?.restore();
-    await orm?.close(true);
-    await proxy?.close();
-    await h?.close();
-  });
+  afterAll(() => app?.close());
 
   const get = async (path: string, init: RequestInit = {}) => {
     const res = await fetch(`${baseUrl}${path}`, init);
