@@ -34,32 +34,42 @@ export async function createTestDatabase(options: { poolMode?: DatabasePoolMode 
     return { orm, driver: 'pglite', url: undefined, poolMode, drop: () => orm.close(true) };
   }
 
-  const name = `storefront_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    await admin.query(`create database "${name}"`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
+  const created = await createServerDatabase('storefront_test');
   // Through a pooler, the migrations run through it too (one transaction each).
-  const orm = await openDatabase({ url: url.toString(), poolMode });
+  const orm = await openDatabase({ url: created.url, poolMode });
   return {
     orm,
     driver: 'postgresql',
-    url: url.toString(),
+    url: created.url,
     poolMode,
     async drop() {
       await orm.close(true);
-      const cleanup = new pg.Client({ connectionString: adminUrl });
-      await cleanup.connect();
-      try {
-        await cleanup.query(`drop database if exists "${name}" with (force)`);
-      } finally {
-        await cleanup.end();
-      }
+      await created.drop();
     },
   };
+}
+
+/** The admin connection for one statement: creating and dropping databases cannot run in a transaction. */
+async function onServer(adminUrl: string, statement: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(statement);
+  } finally {
+    await admin.end();
+  }
+}
+
+/**
+ * A new, empty database on TEST_DATABASE_URL's server, with a unique name, and how to drop it
+ * (forcibly: a test that failed half-way may leave connections behind).
+ */
+export async function createServerDatabase(prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const adminUrl = serverUrl();
+  if (!adminUrl) throw new Error('a PostgreSQL database needs TEST_DATABASE_URL');
+  const name = `${prefix}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+  await onServer(adminUrl, `create database "${name}"`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => onServer(adminUrl, `drop database if exists "${name}" with (force)`) };
 }

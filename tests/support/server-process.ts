@@ -1,11 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, inject } from 'vitest';
-import { serverUrl } from './database.js';
+import { createServerDatabase, serverUrl } from './database.js';
 
 /**
  * The API as a real operating-system process: spawned with an exact environment,
@@ -260,16 +259,8 @@ export interface EmptyDatabase {
 export async function createEmptyDatabase(): Promise<EmptyDatabase> {
   const adminUrl = serverUrl();
   if (!adminUrl) throw new Error('spawned-server tests need TEST_DATABASE_URL (a PostgreSQL server)');
-  const name = `storefront_server_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    await admin.query(`create database "${name}"`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
+  const created = await createServerDatabase('storefront_server');
+  const url = new URL(created.url);
   const client = new pg.Client({ connectionString: url.toString() });
   await client.connect();
   return {
@@ -283,13 +274,7 @@ export async function createEmptyDatabase(): Promise<EmptyDatabase> {
     query: (sql, params) => client.query(sql, params),
     async drop() {
       await client.end();
-      const cleanup = new pg.Client({ connectionString: adminUrl });
-      await cleanup.connect();
-      try {
-        await cleanup.query(`drop database if exists "${name}" with (force)`);
-      } finally {
-        await cleanup.end();
-      }
+      await created.drop();
     },
   };
 }
