@@ -4,7 +4,6 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AnyTRPCProcedure, AnyTRPCRouter } from '@trpc/server';
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
-import cors from 'cors';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
@@ -21,6 +20,7 @@ import { buildOpenApiDocument } from './rest/openapi.js';
 import { requestId } from './rest/request-id.js';
 import { httpMetrics } from './metrics/http.js';
 import { errorHeaders, JSON_CONTENT_TYPE, sendError } from './rest/error-envelope.js';
+import { corsForApp } from './rest/cors.js';
 import { appRouter } from './routers/_app.js';
 import { MAX_BATCH_CALLS } from './trpc.js';
 
@@ -191,15 +191,8 @@ export function createApp({ orm, config, logger, router = appRouter }: AppDeps):
       }),
     );
   }
-  app.use(
-    cors({
-      origin: config.corsOrigins === '*' ? '*' : config.corsOrigins,
-      methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
-      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
-      exposedHeaders: ['X-Request-Id', 'Location', 'Retry-After', 'Idempotent-Replayed'],
-      maxAge: 600,
-    }),
-  );
+  app.use(corsForApp(config.corsOrigins));
+
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });

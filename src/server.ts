@@ -140,7 +140,7 @@ async function main(): Promise<void> {
     );
   });
   started.server = server;
-  answerEdgeErrorsInEnvelope(server);
+  answerEdgeErrorsInEnvelope(server, config);
   server.on('request', (_req, res: ServerResponse) => {
     inFlight.add(res);
     res.on('close', () => inFlight.delete(res));

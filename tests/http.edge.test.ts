@@ -195,3 +195,42 @@ describe('requests Node itself rejects', () => {
     expect(res.statusLine).toMatch(/^HTTP\/1\.1 100 /);
   });
 });
+
+describe('CORS on the answers Node writes itself (browser clients must be able to read them)', () => {
+  const GET = (path: string, headers = '') => `GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n${headers}\r\n`;
+  const oversized = GET('/health', `Origin: https://shop.example\r\nX-Big: ${'a'.repeat(20_000)}\r\n`);
+  const unmetExpectation = (origin: string) => GET('/health', `Origin: ${origin}\r\nExpect: tea\r\n`);
+
+  it('with CORS_ORIGINS=* allows every origin and exposes the request id, as the app does', async () => {
+    for (const bytes of [oversized, unmetExpectation('https://shop.example'), 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\nOrigin: https://shop.example\r\n\r\n']) {
+      const res = await rawExchange(h.baseUrl, bytes);
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.headers.get('access-control-allow-origin')).toBe('*');
+      expect(res.headers.get('access-control-expose-headers')).toContain('X-Request-Id');
+    }
+    const appAnswer = await h.request('/api/products?page=0', { headers: { Origin: 'https://shop.example' } });
+    expect(appAnswer.headers.get('access-control-expose-headers')).toBe((await rawExchange(h.baseUrl, oversized)).headers.get('access-control-expose-headers'));
+  });
+
+  describe('with a list of origins', () => {
+    let listed: HttpHarness;
+    beforeAll(async () => {
+      listed = await createHttpHarness({ CORS_ORIGINS: 'https://shop.example,https://admin.example' });
+    });
+    afterAll(() => listed.close());
+
+    it('echoes a listed origin where the request could be read, and allows none where it could not', async () => {
+      const allowed = await rawExchange(listed.baseUrl, unmetExpectation('https://admin.example'));
+      expect(allowed.status).toBe(417);
+      expect(allowed.headers.get('access-control-allow-origin')).toBe('https://admin.example');
+      expect(allowed.headers.get('vary')).toBe('Origin');
+
+      const other = await rawExchange(listed.baseUrl, unmetExpectation('https://evil.example'));
+      expect(other.headers.get('access-control-allow-origin')).toBeNull();
+
+      const unreadable = await rawExchange(listed.baseUrl, oversized);
+      expect(unreadable.status).toBe(400);
+      expect(unreadable.headers.get('access-control-allow-origin')).toBeNull();
+    });
+  });
+});

@@ -1,6 +1,8 @@
 import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { AppConfig } from '../config.js';
 import { AppError } from '../errors.js';
+import { corsHeadersForEdge } from './cors.js';
 import { errorEnvelope, JSON_CONTENT_TYPE } from './error-envelope.js';
 import { requestIdFor } from './request-id.js';
 
@@ -35,7 +37,7 @@ function rejectionFor(error: NodeJS.ErrnoException): EdgeRejection {
 }
 
 /** The error envelope as a complete HTTP/1.1 response, for a socket that has no ServerResponse. */
-function rawResponse({ status, error }: EdgeRejection, extraHeaders: Record<string, string> = {}): string {
+function rawResponse({ status, error }: EdgeRejection, extraHeaders: Record<string, string>): string {
   const requestId = requestIdFor(undefined);
   const body = JSON.stringify(errorEnvelope(error, requestId));
   const headers = {
@@ -62,31 +64,31 @@ function answerAndClose(socket: Duplex, response: string): void {
  * in-flight response has sent its headers (that would corrupt the stream) or
  * when the peer is gone.
  */
-function onClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+function onClientError(error: NodeJS.ErrnoException, socket: Duplex, cors: Record<string, string>): void {
   const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
   if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
     socket.destroy();
     return;
   }
-  answerAndClose(socket, rawResponse(rejectionFor(error)));
+  answerAndClose(socket, rawResponse(rejectionFor(error), cors));
 }
 
 /** The methods this server serves somewhere; CONNECT (tunnelling) is none of them. */
 const SERVED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
 
 /** Without a listener Node drops a CONNECT without a word: this is no proxy, so it is a 405. */
-function onConnect(_req: IncomingMessage, socket: Duplex): void {
+function onConnect(socket: Duplex, cors: Record<string, string>): void {
   answerAndClose(
     socket,
-    rawResponse({ status: 405, error: new AppError('METHOD_NOT_ALLOWED', 'Method CONNECT not allowed') }, { Allow: SERVED_METHODS }),
+    rawResponse({ status: 405, error: new AppError('METHOD_NOT_ALLOWED', 'Method CONNECT not allowed') }, { Allow: SERVED_METHODS, ...cors }),
   );
 }
 
 /** An `Expect` other than `100-continue`: Node would answer a bare 417 and never run the app. */
-function onCheckExpectation(req: IncomingMessage, res: ServerResponse): void {
+function onCheckExpectation(req: IncomingMessage, res: ServerResponse, cors: Record<string, string>): void {
   const requestId = requestIdFor(req.headers['x-request-id']);
   const body = JSON.stringify(errorEnvelope(new AppError('VALIDATION_ERROR', 'Only the expectation 100-continue is supported', [{ field: 'Expect', message: 'Unsupported expectation' }]), requestId));
-  res.writeHead(417, { 'Content-Type': JSON_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body), 'X-Request-Id': requestId, Connection: 'close' });
+  res.writeHead(417, { 'Content-Type': JSON_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body), 'X-Request-Id': requestId, ...cors, Connection: 'close' });
   res.end(body);
 }
 
@@ -95,10 +97,12 @@ function onCheckExpectation(req: IncomingMessage, res: ServerResponse): void {
  * `Expect`, a missing `Host`) the contract's envelope. Attach it to every HTTP
  * server that serves the app.
  */
-export function answerEdgeErrorsInEnvelope(server: Server): void {
-  server.on('clientError', onClientError);
-  server.on('connect', onConnect);
-  server.on('checkExpectation', onCheckExpectation);
+export function answerEdgeErrorsInEnvelope(server: Server, { corsOrigins }: Pick<AppConfig, 'corsOrigins'>): void {
+  // A request the parser rejected has no headers to read the Origin from.
+  const unknownOriginCors = corsHeadersForEdge(corsOrigins, undefined);
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => onClientError(error, socket, unknownOriginCors));
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => onConnect(socket, corsHeadersForEdge(corsOrigins, req.headers.origin)));
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => onCheckExpectation(req, res, corsHeadersForEdge(corsOrigins, req.headers.origin)));
   // Node's own check answers a bare 400 before the app runs; the app applies the same rule in the envelope.
   (server as Server & { requireHostHeader: boolean }).requireHostHeader = false;
 }

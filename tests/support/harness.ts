@@ -77,7 +77,7 @@ export async function createHttpHarness(envOverrides: Record<string, string> = {
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
-  answerEdgeErrorsInEnvelope(server);
+  answerEdgeErrorsInEnvelope(server, harness.config);
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     ...harness,
