@@ -157,6 +157,67 @@ describe('GET /api/openapi.json', () => {
     }
   });
 
+  describe('query parameters are declared as what a REST client sends (Swagger UI refuses type arrays)', () => {
+    type Param = { in: string; name: string; required?: boolean; description?: string; schema: Record<string, unknown> };
+    const parametersOf = (method: string, path: string): Param[] => (operationOf(method, path) as { parameters?: Param[] }).parameters ?? [];
+    const queryOf = (method: string, path: string) => new Map(parametersOf(method, path).filter((p) => p.in === 'query').map((p) => [p.name, p]));
+    const PAGINATED: [string, string][] = [
+      ['GET', '/api/products'],
+      ['GET', '/api/products/search'],
+      ['GET', '/api/orders'],
+      ['GET', '/api/promo-codes'],
+    ];
+
+    it('no parameter anywhere has a type array or a union', () => {
+      for (const [method, path] of CONTRACT_ROUTES) {
+        for (const parameter of parametersOf(method, path)) {
+          expect(typeof parameter.schema.type, `${method} ${path} ${parameter.name}`).toBe('string');
+          expect(parameter.schema, `${method} ${path} ${parameter.name}`).not.toHaveProperty('anyOf');
+        }
+      }
+    });
+
+    it.each(PAGINATED)('%s %s: page is a required integer from 1, limit an integer 1-100 defaulting to 20', (method, path) => {
+      const query = queryOf(method, path);
+      expect(query.get('page')).toMatchObject({ required: true, schema: { type: 'integer', minimum: 1 } });
+      expect(query.get('page')!.schema).not.toHaveProperty('maximum');
+      expect(query.get('limit')!.required).toBeFalsy();
+      expect(query.get('limit')!.schema).toMatchObject({ type: 'integer', minimum: 1, maximum: 100, default: 20 });
+    });
+
+    it.each([['GET', '/api/products'], ['GET', '/api/products/search']])('%s %s: price bounds are numbers, inStock a boolean', (method, path) => {
+      const query = queryOf(method, path);
+      for (const name of ['minPrice', 'maxPrice']) expect(query.get(name)!.schema).toMatchObject({ type: 'number', minimum: 0, maximum: 1_000_000 });
+      expect(query.get('inStock')!.schema).toEqual({ type: 'boolean', description: expect.any(String) });
+      expect(query.get('category')!.schema.type).toBe('string');
+    });
+
+    it('sort is an enum of the contract orders, newest by default; search takes q and no sort', () => {
+      expect(queryOf('GET', '/api/products').get('sort')!.schema).toMatchObject({
+        type: 'string',
+        enum: ['newest', 'price_asc', 'price_desc', 'name_asc'],
+        default: 'newest',
+      });
+      const search = queryOf('GET', '/api/products/search');
+      expect(search.has('sort')).toBe(false);
+      expect(search.get('q')).toMatchObject({ required: true, schema: { type: 'string', minLength: 1, maxLength: 100 } });
+    });
+
+    it('every query parameter has a description', () => {
+      for (const [method, path] of PAGINATED) {
+        for (const parameter of queryOf(method, path).values()) expect(parameter.description, `${method} ${path} ${parameter.name}`).toMatch(/\w/);
+      }
+    });
+
+    it('the server keeps parsing them strictly: what the document types as integer is not coerced', async () => {
+      for (const query of ['page=1.5', 'page=abc', 'page=', 'page=1&limit=0', 'page=1&inStock=yes', 'page=1&minPrice=1.001']) {
+        const res = await h.request(`/api/products?${query}`);
+        expect(res.status, query).toBe(400);
+      }
+      expect((await h.request('/api/products?page=1&limit=2&inStock=false&minPrice=0&maxPrice=10.5&sort=price_asc')).status).toBe(200);
+    });
+  });
+
   it('marks each procedure with the access its middleware enforces', () => {
     const expected = new Map(CONTRACT_ROUTES.map(([method, path, , , access]) => [`${method} ${path}`, access]));
     for (const route of servedRoutes()) expect(route.meta.access, `${route.method} ${route.path}`).toBe(expected.get(`${route.method} ${route.path}`));

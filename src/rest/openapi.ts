@@ -4,9 +4,10 @@ import { APP_ERROR_STATUS, type AppErrorCode } from '../errors.js';
 import type { ProcedureMeta } from '../trpc.js';
 
 type Response = { description?: string; headers?: Record<string, unknown>; content?: Record<string, { schema?: unknown }> };
+type Parameter = { in: string; name: string; description?: string; schema?: { description?: string } };
 type Operation = {
   security?: unknown[];
-  parameters?: unknown[];
+  parameters?: Parameter[];
   requestBody?: unknown;
   responses?: Record<string, Response>;
 };
@@ -115,8 +116,11 @@ export function buildOpenApiDocument(router: AnyTRPCRouter, opts: { version: str
       else responses[status] = response;
     }
     // A malformed path id is a 404, never a 400: only other parameters and bodies can fail validation.
-    const hasInput = (operation.parameters ?? []).some((p) => (p as { in?: string }).in !== 'path') || operation.requestBody !== undefined;
+    const hasInput = (operation.parameters ?? []).some((p) => p.in !== 'path') || operation.requestBody !== undefined;
     operation.responses = { ...responses, ...errorResponses(errorCodesOf(method, path, meta, hasInput)) };
+
+    // The generator rebuilds optional parameters around their schema, so a description stays on the schema only.
+    for (const parameter of operation.parameters ?? []) parameter.description ??= parameter.schema?.description;
 
     if (meta.access === 'public') delete operation.security;
     else operation.security = [{ bearerAuth: [] }];

@@ -66,10 +66,10 @@ export type ProductSort = (typeof PRODUCT_SORTS)[number];
 
 const filterFields = {
   ...pagination,
-  category: trimmedText(64).optional(),
-  minPrice: queryMoney().optional(),
-  maxPrice: queryMoney().optional(),
-  inStock: queryBoolean().optional(),
+  category: trimmedText(64).describe('Exact category, case-insensitive').optional(),
+  minPrice: queryMoney().describe('Lowest price, inclusive, at most 2 decimals').optional(),
+  maxPrice: queryMoney().describe('Highest price, inclusive, at most 2 decimals; not below minPrice').optional(),
+  inStock: queryBoolean().describe('true: only products in stock; false: only sold-out products').optional(),
 };
 
 const priceRangeIsOrdered = (input: { minPrice?: number | undefined; maxPrice?: number | undefined }) =>
@@ -80,7 +80,10 @@ const priceRangeIssue = { message: 'Must not be greater than maxPrice', path: ['
 export const listProductsInput = z
   .object({
     ...filterFields,
-    sort: z.enum(PRODUCT_SORTS, { error: `Must be one of ${PRODUCT_SORTS.join(', ')}` }).default('newest'),
+    sort: z
+      .enum(PRODUCT_SORTS, { error: `Must be one of ${PRODUCT_SORTS.join(', ')}` })
+      .describe('Order of the items; ties by id')
+      .default('newest'),
   })
   .refine(priceRangeIsOrdered, priceRangeIssue);
 
@@ -90,7 +93,8 @@ export const searchProductsInput = z
       .string({ error: (issue) => (issue.input === undefined ? 'Required' : 'Must be a single text value') })
       .trim()
       .min(1, 'Required')
-      .max(100, 'Must be at most 100 characters'),
+      .max(100, 'Must be at most 100 characters')
+      .describe('Words to find in name, description, category and attributes; the last word also matches as a prefix'),
     ...filterFields,
   })
   .refine(priceRangeIsOrdered, priceRangeIssue);
