@@ -141,10 +141,7 @@ describe('GET /api/openapi.json', () => {
   });
 
   it('documents product attributes as a map of strings, numbers and booleans, and the output check enforces it', () => {
-    const item = operationOf('GET', '/api/products').responses['200']!.content!['application/json']!.schema as {
-      properties: { items: { items: { properties: Record<string, unknown>; required: string[] } } };
-    };
-    const product = item.properties.items.items;
+    const product = doc.components.schemas.Product as { properties: Record<string, unknown>; required: string[] };
     expect(product.properties.attributes).toEqual({
       type: 'object',
       additionalProperties: { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] },
@@ -215,6 +212,89 @@ describe('GET /api/openapi.json', () => {
         expect(res.status, query).toBe(400);
       }
       expect((await h.request('/api/products?page=1&limit=2&inStock=false&minPrice=0&maxPrice=10.5&sort=price_asc')).status).toBe(200);
+    });
+  });
+
+  describe('domain objects are named components, referenced instead of copied', () => {
+    const DOMAIN_OBJECTS = ['Product', 'ProductPage', 'Cart', 'CartItem', 'Order', 'OrderItem', 'OrderPage', 'PromoCode', 'PromoCodePage', 'User', 'AuthSession'];
+    const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+    const successSchema = (method: string, path: string) =>
+      Object.entries(operationOf(method, path).responses).find(([s]) => Number(s) < 300)![1].content?.['application/json']?.schema;
+
+    /** Every object schema in the document with a JSON pointer-ish location. */
+    function objectSchemas(): { at: string; schema: { properties: Record<string, unknown> } }[] {
+      const found: { at: string; schema: { properties: Record<string, unknown> } }[] = [];
+      const walk = (node: unknown, at: string) => {
+        if (Array.isArray(node)) return node.forEach((child, i) => walk(child, `${at}/${i}`));
+        if (typeof node !== 'object' || node === null) return;
+        if ('properties' in node) found.push({ at, schema: node as { properties: Record<string, unknown> } });
+        for (const [key, child] of Object.entries(node)) walk(child, `${at}/${key}`);
+      };
+      walk(doc, '#');
+      return found;
+    }
+
+    it('each success body is the named component', () => {
+      const expected: [string, string, string][] = [
+        ['POST', '/api/auth/signup', 'AuthSession'],
+        ['POST', '/api/auth/login', 'AuthSession'],
+        ['GET', '/api/auth/me', 'User'],
+        ['GET', '/api/products', 'ProductPage'],
+        ['GET', '/api/products/search', 'ProductPage'],
+        ['GET', '/api/products/{id}', 'Product'],
+        ['POST', '/api/products', 'Product'],
+        ['PUT', '/api/products/{id}', 'Product'],
+        ['POST', '/api/checkout', 'Order'],
+        ['GET', '/api/orders', 'OrderPage'],
+        ['GET', '/api/orders/{id}', 'Order'],
+        ['POST', '/api/promo-codes', 'PromoCode'],
+        ['GET', '/api/promo-codes', 'PromoCodePage'],
+        ['GET', '/api/promo-codes/{id}', 'PromoCode'],
+        ['PATCH', '/api/promo-codes/{id}', 'PromoCode'],
+      ];
+      for (const [method, path, name] of expected) expect(successSchema(method, path), `${method} ${path}`).toEqual(ref(name));
+      const cartRoutes = CONTRACT_ROUTES.filter(([, path]) => path.startsWith('/api/cart'));
+      expect(cartRoutes).toHaveLength(7);
+      for (const [method, path] of cartRoutes) expect(successSchema(method, path), `${method} ${path}`).toEqual(ref('Cart'));
+    });
+
+    it('pages and objects nest by reference', () => {
+      const { schemas } = doc.components;
+      expect(schemas.ProductPage.properties.items.items).toEqual(ref('Product'));
+      expect(schemas.OrderPage.properties.items.items).toEqual(ref('Order'));
+      expect(schemas.PromoCodePage.properties.items.items).toEqual(ref('PromoCode'));
+      expect(schemas.Cart.properties.items.items).toEqual(ref('CartItem'));
+      expect(schemas.Order.properties.items.items).toEqual(ref('OrderItem'));
+      expect(schemas.AuthSession.properties.user).toEqual(ref('User'));
+      for (const name of ['ProductPage', 'OrderPage', 'PromoCodePage']) expect(schemas[name].required).toEqual(['page', 'limit', 'total', 'items']);
+    });
+
+    it('no object schema appears twice, and none outside its component has the shape of a domain object', () => {
+      const all = objectSchemas();
+      const byJson = new Map<string, string[]>();
+      for (const { at, schema } of all) byJson.set(JSON.stringify(schema), [...(byJson.get(JSON.stringify(schema)) ?? []), at]);
+      expect([...byJson.values()].filter((places) => places.length > 1)).toEqual([]);
+
+      const keysOf = (schema: { properties: object }) => Object.keys(schema.properties).sort().join(',');
+      // Pages share their keys by design (they differ in what `items` references).
+      const objects = DOMAIN_OBJECTS.filter((name) => !name.endsWith('Page'));
+      const domainShapes = new Map(objects.map((name) => [keysOf(doc.components.schemas[name]), name]));
+      for (const { at, schema } of all) {
+        const copied = domainShapes.get(keysOf(schema));
+        if (copied) expect(at, `${at} copies ${copied}`).toBe(`#/components/schemas/${copied}`);
+      }
+    });
+
+    it('every component is referenced, and the generator\'s own error schemas are gone', () => {
+      const text = JSON.stringify(doc.paths) + JSON.stringify(doc.components.schemas);
+      for (const name of Object.keys(doc.components.schemas)) {
+        expect(name, name).not.toMatch(/^error\./);
+        expect(text, name).toContain(`"#/components/schemas/${name}"`);
+      }
+    });
+
+    it('shows no ±2^53 integer bound anywhere (Swagger UI would use it as the example)', () => {
+      expect(JSON.stringify(doc)).not.toContain(String(Number.MAX_SAFE_INTEGER));
     });
   });
 

@@ -47,6 +47,19 @@ const ERROR_HEADERS: Partial<Record<AppErrorCode, Record<string, unknown>>> = {
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
+/**
+ * zod writes ±2^53 as the bounds of every `int()`: not a limit anyone needs told,
+ * and Swagger UI shows it as the example value. Real bounds are stated in the schemas.
+ */
+function dropSafeIntegerBounds(node: unknown): void {
+  if (Array.isArray(node)) return node.forEach(dropSafeIntegerBounds);
+  if (typeof node !== 'object' || node === null) return;
+  const schema = node as Record<string, unknown>;
+  if (schema.minimum === Number.MIN_SAFE_INTEGER) delete schema.minimum;
+  if (schema.maximum === Number.MAX_SAFE_INTEGER) delete schema.maximum;
+  Object.values(schema).forEach(dropSafeIntegerBounds);
+}
+
 /** The contract errors a route can answer with, from how it is served. */
 function errorCodesOf(method: string, path: string, meta: ProcedureMeta, hasInput: boolean): Set<AppErrorCode> {
   const codes = new Set<AppErrorCode>();
@@ -100,7 +113,9 @@ export function buildOpenApiDocument(router: AnyTRPCRouter, opts: { version: str
   });
   // The base URL is the server root: every path already starts with /api.
   doc.servers = [{ url: '/' }];
-  doc.components = { ...doc.components, schemas: { ...doc.components?.schemas, Error: ERROR_SCHEMA as never } };
+  // The generator's own error schemas (`error.BAD_REQUEST`, …) are replaced by the contract envelope below.
+  const schemas = Object.fromEntries(Object.entries(doc.components?.schemas ?? {}).filter(([name]) => !name.startsWith('error.')));
+  doc.components = { ...doc.components, schemas: { ...schemas, Error: ERROR_SCHEMA as never } };
 
   forEachOpenApiProcedure<ProcedureMeta>(router._def.procedures, ({ meta }) => {
     const { method } = meta.openapi;
@@ -125,5 +140,6 @@ export function buildOpenApiDocument(router: AnyTRPCRouter, opts: { version: str
     if (meta.access === 'public') delete operation.security;
     else operation.security = [{ bearerAuth: [] }];
   });
+  dropSafeIntegerBounds(doc);
   return doc;
 }

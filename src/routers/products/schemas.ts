@@ -4,6 +4,9 @@ import {
   idParam,
   isoTimestamp,
   moneyInput,
+  outputId,
+  outputInteger,
+  outputMoney,
   pageOf,
   pagination,
   queryBoolean,
@@ -115,21 +118,23 @@ const attributesOutput = z.custom<Attributes>(isAttributes, 'Must map names to s
   override: { type: 'object', additionalProperties: { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] } },
 });
 
-export const productOutput = z.object({
-  id: z.string(),
-  name: z.string(),
-  description: z.string(),
-  price: z.number(),
-  currency: z.string(),
-  imageUrl: z.string().nullable(),
-  category: z.string().nullable(),
-  stock: z.number().int(),
-  attributes: attributesOutput,
-  createdAt: isoTimestamp,
-  updatedAt: isoTimestamp,
-});
+export const productOutput = z
+  .object({
+    id: outputId,
+    name: z.string(),
+    description: z.string(),
+    price: outputMoney,
+    currency: z.string(),
+    imageUrl: z.string().meta({ format: 'uri' }).nullable(),
+    category: z.string().nullable(),
+    stock: outputInteger({ minimum: 0 }),
+    attributes: attributesOutput,
+    createdAt: isoTimestamp,
+    updatedAt: isoTimestamp,
+  })
+  .meta({ id: 'Product' });
 
-export const productPageOutput = pageOf(productOutput);
+export const productPageOutput = pageOf(productOutput, 'ProductPage');
 
 export type CreateProductInput = z.infer<typeof createProductInput>;
 export type UpdateProductInput = z.infer<typeof updateProductInput>;

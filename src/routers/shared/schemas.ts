@@ -96,8 +96,29 @@ export interface PageRequest {
   limit: number;
 }
 
-export const pageOf = <T extends z.ZodType>(item: T) =>
-  z.object({ page: z.number().int(), limit: z.number().int(), total: z.number().int(), items: z.array(item) });
+/**
+ * Output integers with the bound the document states: zod's `int()` alone is
+ * documented as ±2^53, which Swagger UI shows as the example value. Only the
+ * document changes (output checks stay as they were).
+ */
+export const outputInteger = (bounds: { minimum: number; maximum?: number }) => z.number().int().meta(bounds);
+
+/** A money amount in major units (contract §1), as it leaves the server. */
+export const outputMoney = z.number().meta({ minimum: 0, description: 'Major units, at most 2 decimals' });
+
+/** Server-made ids are UUIDs; clients treat them as opaque strings. */
+export const outputId = z.string().meta({ format: 'uuid' });
+
+/** The contract's page of a collection, named for the document (`ProductPage`, …). */
+export const pageOf = <T extends z.ZodType>(item: T, id: string) =>
+  z
+    .object({
+      page: outputInteger({ minimum: 1 }),
+      limit: outputInteger({ minimum: 1, maximum: 100 }),
+      total: outputInteger({ minimum: 0 }).describe('Every match, not just this page'),
+      items: z.array(item),
+    })
+    .meta({ id });
 
 export interface Page<T> extends PageRequest {
   total: number;
@@ -117,7 +138,7 @@ export const moneyInput = (opts: { min?: number; exclusiveMin?: boolean; max: nu
 /** Path ids are opaque strings; a malformed one is simply "not found" (contract §1). */
 export const idParam = z.string();
 
-export const isoTimestamp = z.string().describe('ISO 8601 UTC timestamp with milliseconds');
+export const isoTimestamp = z.string().meta({ format: 'date-time', description: 'ISO 8601 UTC timestamp with milliseconds' });
 
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
