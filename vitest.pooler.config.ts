@@ -19,6 +19,8 @@ export default defineConfig({
       'tests/server.faults*.test.ts',
       'tests/server.replicas*.test.ts',
       'tests/outage*.test.ts',
+      // The reference page in Chromium, against a spawned server: about the page, not SQL.
+      'tests/docs.browser*.test.ts',
       // No database.
       'tests/config.test.ts',
       // The direct connection's named prepared statements, read back from its session (pg_prepared_statements).

@@ -17,6 +17,7 @@ import { allowHeader, createRestHandler } from './rest/handler.js';
 import { jsonBody, MAX_BODY_BYTES, trpcBody } from './rest/json-body.js';
 import { strictQueryEncoding } from './rest/query-encoding.js';
 import { buildOpenApiDocument } from './rest/openapi.js';
+import { docsPage } from './rest/docs-page.js';
 import { requestId } from './rest/request-id.js';
 import { httpMetrics } from './metrics/http.js';
 import { errorHeaders, JSON_CONTENT_TYPE, sendError } from './rest/error-envelope.js';
@@ -211,7 +212,7 @@ export function createApp({ orm, config, logger, router = appRouter }: AppDeps):
   });
   app.all('/api/openapi.json', onlyMethods('GET'));
   app.use('/docs', docsOnlyGet, swaggerUi.serveWithOptions({ redirect: false }));
-  app.get('/docs', swaggerUi.setup(openApiDocument, { customSiteTitle: 'Storefront API reference', customCss: '.swagger-ui .topbar { display: none }' }));
+  app.get('/docs', docsPage(openApiDocument));
 
   const createContext = createContextFactory({ orm, config });
   const logServerError = (error: unknown, req: IncomingMessage) =>

@@ -141,10 +141,7 @@ describe('GET /api/openapi.json', () => {
   });
 
   it('documents product attributes as a map of strings, numbers and booleans, and the output check enforces it', () => {
-    const item = operationOf('GET', '/api/products').responses['200']!.content!['application/json']!.schema as {
-      properties: { items: { items: { properties: Record<string, unknown>; required: string[] } } };
-    };
-    const product = item.properties.items.items;
+    const product = doc.components.schemas.Product as { properties: Record<string, unknown>; required: string[] };
     expect(product.properties.attributes).toEqual({
       type: 'object',
       additionalProperties: { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] },
@@ -155,6 +152,150 @@ describe('GET /api/openapi.json', () => {
     for (const attributes of [{ nested: { a: 1 } }, { list: [1] }, { missing: null }, { infinite: Infinity }, [], null]) {
       expect(productOutput.safeParse({ ...valid, attributes }).success).toBe(false);
     }
+  });
+
+  describe('query parameters are declared as what a REST client sends (Swagger UI refuses type arrays)', () => {
+    type Param = { in: string; name: string; required?: boolean; description?: string; schema: Record<string, unknown> };
+    const parametersOf = (method: string, path: string): Param[] => (operationOf(method, path) as { parameters?: Param[] }).parameters ?? [];
+    const queryOf = (method: string, path: string) => new Map(parametersOf(method, path).filter((p) => p.in === 'query').map((p) => [p.name, p]));
+    const PAGINATED: [string, string][] = [
+      ['GET', '/api/products'],
+      ['GET', '/api/products/search'],
+      ['GET', '/api/orders'],
+      ['GET', '/api/promo-codes'],
+    ];
+
+    it('no parameter anywhere has a type array or a union', () => {
+      for (const [method, path] of CONTRACT_ROUTES) {
+        for (const parameter of parametersOf(method, path)) {
+          expect(typeof parameter.schema.type, `${method} ${path} ${parameter.name}`).toBe('string');
+          expect(parameter.schema, `${method} ${path} ${parameter.name}`).not.toHaveProperty('anyOf');
+        }
+      }
+    });
+
+    it.each(PAGINATED)('%s %s: page is a required integer from 1, limit an integer 1-100 defaulting to 20', (method, path) => {
+      const query = queryOf(method, path);
+      expect(query.get('page')).toMatchObject({ required: true, schema: { type: 'integer', minimum: 1 } });
+      expect(query.get('page')!.schema).not.toHaveProperty('maximum');
+      expect(query.get('limit')!.required).toBeFalsy();
+      expect(query.get('limit')!.schema).toMatchObject({ type: 'integer', minimum: 1, maximum: 100, default: 20 });
+    });
+
+    it.each([['GET', '/api/products'], ['GET', '/api/products/search']])('%s %s: price bounds are numbers, inStock a boolean', (method, path) => {
+      const query = queryOf(method, path);
+      for (const name of ['minPrice', 'maxPrice']) expect(query.get(name)!.schema).toMatchObject({ type: 'number', minimum: 0, maximum: 1_000_000 });
+      expect(query.get('inStock')!.schema).toEqual({ type: 'boolean', description: expect.any(String) });
+      expect(query.get('category')!.schema.type).toBe('string');
+    });
+
+    it('sort is an enum of the contract orders, newest by default; search takes q and no sort', () => {
+      expect(queryOf('GET', '/api/products').get('sort')!.schema).toMatchObject({
+        type: 'string',
+        enum: ['newest', 'price_asc', 'price_desc', 'name_asc'],
+        default: 'newest',
+      });
+      const search = queryOf('GET', '/api/products/search');
+      expect(search.has('sort')).toBe(false);
+      expect(search.get('q')).toMatchObject({ required: true, schema: { type: 'string', minLength: 1, maxLength: 100 } });
+    });
+
+    it('every query parameter has a description', () => {
+      for (const [method, path] of PAGINATED) {
+        for (const parameter of queryOf(method, path).values()) expect(parameter.description, `${method} ${path} ${parameter.name}`).toMatch(/\w/);
+      }
+    });
+
+    it('the server keeps parsing them strictly: what the document types as integer is not coerced', async () => {
+      for (const query of ['page=1.5', 'page=abc', 'page=', 'page=1&limit=0', 'page=1&inStock=yes', 'page=1&minPrice=1.001']) {
+        const res = await h.request(`/api/products?${query}`);
+        expect(res.status, query).toBe(400);
+      }
+      expect((await h.request('/api/products?page=1&limit=2&inStock=false&minPrice=0&maxPrice=10.5&sort=price_asc')).status).toBe(200);
+    });
+  });
+
+  describe('domain objects are named components, referenced instead of copied', () => {
+    const DOMAIN_OBJECTS = ['Product', 'ProductPage', 'Cart', 'CartItem', 'Order', 'OrderItem', 'OrderPage', 'PromoCode', 'PromoCodePage', 'User', 'AuthSession'];
+    const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+    const successSchema = (method: string, path: string) =>
+      Object.entries(operationOf(method, path).responses).find(([s]) => Number(s) < 300)![1].content?.['application/json']?.schema;
+
+    /** Every object schema in the document with a JSON pointer-ish location. */
+    function objectSchemas(): { at: string; schema: { properties: Record<string, unknown> } }[] {
+      const found: { at: string; schema: { properties: Record<string, unknown> } }[] = [];
+      const walk = (node: unknown, at: string) => {
+        if (Array.isArray(node)) return node.forEach((child, i) => walk(child, `${at}/${i}`));
+        if (typeof node !== 'object' || node === null) return;
+        if ('properties' in node) found.push({ at, schema: node as { properties: Record<string, unknown> } });
+        for (const [key, child] of Object.entries(node)) walk(child, `${at}/${key}`);
+      };
+      walk(doc, '#');
+      return found;
+    }
+
+    it('each success body is the named component', () => {
+      const expected: [string, string, string][] = [
+        ['POST', '/api/auth/signup', 'AuthSession'],
+        ['POST', '/api/auth/login', 'AuthSession'],
+        ['GET', '/api/auth/me', 'User'],
+        ['GET', '/api/products', 'ProductPage'],
+        ['GET', '/api/products/search', 'ProductPage'],
+        ['GET', '/api/products/{id}', 'Product'],
+        ['POST', '/api/products', 'Product'],
+        ['PUT', '/api/products/{id}', 'Product'],
+        ['POST', '/api/checkout', 'Order'],
+        ['GET', '/api/orders', 'OrderPage'],
+        ['GET', '/api/orders/{id}', 'Order'],
+        ['POST', '/api/promo-codes', 'PromoCode'],
+        ['GET', '/api/promo-codes', 'PromoCodePage'],
+        ['GET', '/api/promo-codes/{id}', 'PromoCode'],
+        ['PATCH', '/api/promo-codes/{id}', 'PromoCode'],
+      ];
+      for (const [method, path, name] of expected) expect(successSchema(method, path), `${method} ${path}`).toEqual(ref(name));
+      const cartRoutes = CONTRACT_ROUTES.filter(([, path]) => path.startsWith('/api/cart'));
+      expect(cartRoutes).toHaveLength(7);
+      for (const [method, path] of cartRoutes) expect(successSchema(method, path), `${method} ${path}`).toEqual(ref('Cart'));
+    });
+
+    it('pages and objects nest by reference', () => {
+      const { schemas } = doc.components;
+      expect(schemas.ProductPage.properties.items.items).toEqual(ref('Product'));
+      expect(schemas.OrderPage.properties.items.items).toEqual(ref('Order'));
+      expect(schemas.PromoCodePage.properties.items.items).toEqual(ref('PromoCode'));
+      expect(schemas.Cart.properties.items.items).toEqual(ref('CartItem'));
+      expect(schemas.Order.properties.items.items).toEqual(ref('OrderItem'));
+      expect(schemas.AuthSession.properties.user).toEqual(ref('User'));
+      for (const name of ['ProductPage', 'OrderPage', 'PromoCodePage']) expect(schemas[name].required).toEqual(['page', 'limit', 'total', 'items']);
+    });
+
+    it('no object schema appears twice, and none outside its component has the shape of a domain object', () => {
+      const all = objectSchemas();
+      const byJson = new Map<string, string[]>();
+      for (const { at, schema } of all) byJson.set(JSON.stringify(schema), [...(byJson.get(JSON.stringify(schema)) ?? []), at]);
+      expect([...byJson.values()].filter((places) => places.length > 1)).toEqual([]);
+
+      const keysOf = (schema: { properties: object }) => Object.keys(schema.properties).sort().join(',');
+      // Pages share their keys by design (they differ in what `items` references).
+      const objects = DOMAIN_OBJECTS.filter((name) => !name.endsWith('Page'));
+      const domainShapes = new Map(objects.map((name) => [keysOf(doc.components.schemas[name]), name]));
+      for (const { at, schema } of all) {
+        const copied = domainShapes.get(keysOf(schema));
+        if (copied) expect(at, `${at} copies ${copied}`).toBe(`#/components/schemas/${copied}`);
+      }
+    });
+
+    it('every component is referenced, and the generator\'s own error schemas are gone', () => {
+      const text = JSON.stringify(doc.paths) + JSON.stringify(doc.components.schemas);
+      for (const name of Object.keys(doc.components.schemas)) {
+        expect(name, name).not.toMatch(/^error\./);
+        expect(text, name).toContain(`"#/components/schemas/${name}"`);
+      }
+    });
+
+    it('shows no ±2^53 integer bound anywhere (Swagger UI would use it as the example)', () => {
+      expect(JSON.stringify(doc)).not.toContain(String(Number.MAX_SAFE_INTEGER));
+    });
   });
 
   it('marks each procedure with the access its middleware enforces', () => {

@@ -4,9 +4,10 @@ import { APP_ERROR_STATUS, type AppErrorCode } from '../errors.js';
 import type { ProcedureMeta } from '../trpc.js';
 
 type Response = { description?: string; headers?: Record<string, unknown>; content?: Record<string, { schema?: unknown }> };
+type Parameter = { in: string; name: string; description?: string; schema?: { description?: string } };
 type Operation = {
   security?: unknown[];
-  parameters?: unknown[];
+  parameters?: Parameter[];
   requestBody?: unknown;
   responses?: Record<string, Response>;
 };
@@ -45,6 +46,19 @@ const ERROR_HEADERS: Partial<Record<AppErrorCode, Record<string, unknown>>> = {
 };
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+
+/**
+ * zod writes ±2^53 as the bounds of every `int()`: not a limit anyone needs told,
+ * and Swagger UI shows it as the example value. Real bounds are stated in the schemas.
+ */
+function dropSafeIntegerBounds(node: unknown): void {
+  if (Array.isArray(node)) return node.forEach(dropSafeIntegerBounds);
+  if (typeof node !== 'object' || node === null) return;
+  const schema = node as Record<string, unknown>;
+  if (schema.minimum === Number.MIN_SAFE_INTEGER) delete schema.minimum;
+  if (schema.maximum === Number.MAX_SAFE_INTEGER) delete schema.maximum;
+  Object.values(schema).forEach(dropSafeIntegerBounds);
+}
 
 /** The contract errors a route can answer with, from how it is served. */
 function errorCodesOf(method: string, path: string, meta: ProcedureMeta, hasInput: boolean): Set<AppErrorCode> {
@@ -99,7 +113,9 @@ export function buildOpenApiDocument(router: AnyTRPCRouter, opts: { version: str
   });
   // The base URL is the server root: every path already starts with /api.
   doc.servers = [{ url: '/' }];
-  doc.components = { ...doc.components, schemas: { ...doc.components?.schemas, Error: ERROR_SCHEMA as never } };
+  // The generator's own error schemas (`error.BAD_REQUEST`, …) are replaced by the contract envelope below.
+  const schemas = Object.fromEntries(Object.entries(doc.components?.schemas ?? {}).filter(([name]) => !name.startsWith('error.')));
+  doc.components = { ...doc.components, schemas: { ...schemas, Error: ERROR_SCHEMA as never } };
 
   forEachOpenApiProcedure<ProcedureMeta>(router._def.procedures, ({ meta }) => {
     const { method } = meta.openapi;
@@ -115,11 +131,15 @@ export function buildOpenApiDocument(router: AnyTRPCRouter, opts: { version: str
       else responses[status] = response;
     }
     // A malformed path id is a 404, never a 400: only other parameters and bodies can fail validation.
-    const hasInput = (operation.parameters ?? []).some((p) => (p as { in?: string }).in !== 'path') || operation.requestBody !== undefined;
+    const hasInput = (operation.parameters ?? []).some((p) => p.in !== 'path') || operation.requestBody !== undefined;
     operation.responses = { ...responses, ...errorResponses(errorCodesOf(method, path, meta, hasInput)) };
+
+    // The generator rebuilds optional parameters around their schema, so a description stays on the schema only.
+    for (const parameter of operation.parameters ?? []) parameter.description ??= parameter.schema?.description;
 
     if (meta.access === 'public') delete operation.security;
     else operation.security = [{ bearerAuth: [] }];
   });
+  dropSafeIntegerBounds(doc);
   return doc;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isoTimestamp } from '../shared/schemas.js';
+import { isoTimestamp, outputId, outputInteger } from '../shared/schemas.js';
 
 export const usernameSchema = z
   .string()
@@ -28,19 +28,23 @@ export const loginInput = z.strictObject({
   password: z.string().min(1, 'Required').max(256, 'Must be at most 256 characters'),
 });
 
-export const userOutput = z.object({
-  id: z.string(),
-  username: z.string(),
-  role: z.enum(['customer', 'admin']),
-  createdAt: isoTimestamp,
-});
+export const userOutput = z
+  .object({
+    id: outputId,
+    username: z.string(),
+    role: z.enum(['customer', 'admin']),
+    createdAt: isoTimestamp,
+  })
+  .meta({ id: 'User' });
 
-export const authOutput = z.object({
-  accessToken: z.string(),
-  tokenType: z.literal('Bearer'),
-  expiresIn: z.number().int(),
-  user: userOutput,
-});
+export const authOutput = z
+  .object({
+    accessToken: z.string().describe('JWT to send as `Authorization: Bearer <token>`'),
+    tokenType: z.literal('Bearer'),
+    expiresIn: outputInteger({ minimum: 60, maximum: 604_800 }).describe('Seconds until the token expires'),
+    user: userOutput,
+  })
+  .meta({ id: 'AuthSession' });
 
 export type SignupInput = z.infer<typeof signupInput>;
 export type LoginInput = z.infer<typeof loginInput>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idParam, isoTimestamp } from '../shared/schemas.js';
+import { idParam, isoTimestamp, outputId, outputInteger, outputMoney } from '../shared/schemas.js';
 
 export const MAX_LINE_QUANTITY = 99;
 
@@ -38,29 +38,33 @@ export const applyPromoCodeInput = z.strictObject({
     .max(255, 'Must be at most 255 characters'),
 });
 
-export const cartItemOutput = z.object({
-  id: z.string(),
-  productId: z.string(),
-  name: z.string(),
-  imageUrl: z.string().nullable(),
-  unitPrice: z.number(),
-  quantity: z.number().int(),
-  lineTotal: z.number(),
-  available: z.number().int(),
-});
+export const cartItemOutput = z
+  .object({
+    id: outputId,
+    productId: outputId,
+    name: z.string(),
+    imageUrl: z.string().meta({ format: 'uri' }).nullable(),
+    unitPrice: outputMoney,
+    quantity: outputInteger({ minimum: 1, maximum: MAX_LINE_QUANTITY }),
+    lineTotal: outputMoney,
+    available: outputInteger({ minimum: 0, maximum: MAX_LINE_QUANTITY }).describe('The most this line may hold now: min(99, stock)'),
+  })
+  .meta({ id: 'CartItem' });
 
 /** The contract's Cart (§5): totals computed from integer cents. */
-export const cartOutput = z.object({
-  id: z.string(),
-  items: z.array(cartItemOutput),
-  itemCount: z.number().int(),
-  subtotal: z.number(),
-  discount: z.number(),
-  total: z.number(),
-  currency: z.string(),
-  promoCode: z.string().nullable(),
-  updatedAt: isoTimestamp,
-});
+export const cartOutput = z
+  .object({
+    id: outputId,
+    items: z.array(cartItemOutput),
+    itemCount: outputInteger({ minimum: 0 }),
+    subtotal: outputMoney,
+    discount: outputMoney,
+    total: outputMoney,
+    currency: z.string(),
+    promoCode: z.string().nullable(),
+    updatedAt: isoTimestamp,
+  })
+  .meta({ id: 'Cart' });
 
 export type AddItemInput = z.infer<typeof addItemInput>;
 export type UpdateItemInput = z.infer<typeof updateItemInput>;

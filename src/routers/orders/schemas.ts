@@ -1,31 +1,35 @@
 import { z } from 'zod';
-import { idParam, isoTimestamp, pageOf, pagination } from '../shared/schemas.js';
+import { idParam, isoTimestamp, outputId, outputInteger, outputMoney, pageOf, pagination } from '../shared/schemas.js';
 
-export const orderItemOutput = z.object({
-  productId: z.string(),
-  name: z.string(),
-  unitPrice: z.number(),
-  quantity: z.number().int(),
-  lineTotal: z.number(),
-});
+export const orderItemOutput = z
+  .object({
+    productId: outputId,
+    name: z.string(),
+    unitPrice: outputMoney,
+    quantity: outputInteger({ minimum: 1, maximum: 99 }),
+    lineTotal: outputMoney,
+  })
+  .meta({ id: 'OrderItem' });
 
 /** The contract's Order (§6): a snapshot, money in major units. */
-export const orderOutput = z.object({
-  id: z.string(),
-  status: z.literal('placed'),
-  items: z.array(orderItemOutput),
-  itemCount: z.number().int(),
-  subtotal: z.number(),
-  discount: z.number(),
-  total: z.number(),
-  currency: z.string(),
-  promoCode: z.string().nullable(),
-  createdAt: isoTimestamp,
-});
+export const orderOutput = z
+  .object({
+    id: outputId,
+    status: z.literal('placed'),
+    items: z.array(orderItemOutput),
+    itemCount: outputInteger({ minimum: 1 }),
+    subtotal: outputMoney,
+    discount: outputMoney,
+    total: outputMoney,
+    currency: z.string(),
+    promoCode: z.string().nullable(),
+    createdAt: isoTimestamp,
+  })
+  .meta({ id: 'Order' });
 
 export const listOrdersInput = z.object(pagination);
 
-export const orderPageOutput = pageOf(orderOutput);
+export const orderPageOutput = pageOf(orderOutput, 'OrderPage');
 
 export const orderIdInput = z.object({ id: idParam });
 

@@ -4,6 +4,9 @@ import {
   idParam,
   isoTimestamp,
   moneyInput,
+  outputId,
+  outputInteger,
+  outputMoney,
   pageOf,
   pagination,
   queryBoolean,
@@ -66,10 +69,10 @@ export type ProductSort = (typeof PRODUCT_SORTS)[number];
 
 const filterFields = {
   ...pagination,
-  category: trimmedText(64).optional(),
-  minPrice: queryMoney().optional(),
-  maxPrice: queryMoney().optional(),
-  inStock: queryBoolean().optional(),
+  category: trimmedText(64).describe('Exact category, case-insensitive').optional(),
+  minPrice: queryMoney().describe('Lowest price, inclusive, at most 2 decimals').optional(),
+  maxPrice: queryMoney().describe('Highest price, inclusive, at most 2 decimals; not below minPrice').optional(),
+  inStock: queryBoolean().describe('true: only products in stock; false: only sold-out products').optional(),
 };
 
 const priceRangeIsOrdered = (input: { minPrice?: number | undefined; maxPrice?: number | undefined }) =>
@@ -80,7 +83,10 @@ const priceRangeIssue = { message: 'Must not be greater than maxPrice', path: ['
 export const listProductsInput = z
   .object({
     ...filterFields,
-    sort: z.enum(PRODUCT_SORTS, { error: `Must be one of ${PRODUCT_SORTS.join(', ')}` }).default('newest'),
+    sort: z
+      .enum(PRODUCT_SORTS, { error: `Must be one of ${PRODUCT_SORTS.join(', ')}` })
+      .describe('Order of the items; ties by id')
+      .default('newest'),
   })
   .refine(priceRangeIsOrdered, priceRangeIssue);
 
@@ -90,7 +96,8 @@ export const searchProductsInput = z
       .string({ error: (issue) => (issue.input === undefined ? 'Required' : 'Must be a single text value') })
       .trim()
       .min(1, 'Required')
-      .max(100, 'Must be at most 100 characters'),
+      .max(100, 'Must be at most 100 characters')
+      .describe('Words to find in name, description, category and attributes; the last word also matches as a prefix'),
     ...filterFields,
   })
   .refine(priceRangeIsOrdered, priceRangeIssue);
@@ -111,21 +118,23 @@ const attributesOutput = z.custom<Attributes>(isAttributes, 'Must map names to s
   override: { type: 'object', additionalProperties: { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] } },
 });
 
-export const productOutput = z.object({
-  id: z.string(),
-  name: z.string(),
-  description: z.string(),
-  price: z.number(),
-  currency: z.string(),
-  imageUrl: z.string().nullable(),
-  category: z.string().nullable(),
-  stock: z.number().int(),
-  attributes: attributesOutput,
-  createdAt: isoTimestamp,
-  updatedAt: isoTimestamp,
-});
+export const productOutput = z
+  .object({
+    id: outputId,
+    name: z.string(),
+    description: z.string(),
+    price: outputMoney,
+    currency: z.string(),
+    imageUrl: z.string().meta({ format: 'uri' }).nullable(),
+    category: z.string().nullable(),
+    stock: outputInteger({ minimum: 0 }),
+    attributes: attributesOutput,
+    createdAt: isoTimestamp,
+    updatedAt: isoTimestamp,
+  })
+  .meta({ id: 'Product' });
 
-export const productPageOutput = pageOf(productOutput);
+export const productPageOutput = pageOf(productOutput, 'ProductPage');
 
 export type CreateProductInput = z.infer<typeof createProductInput>;
 export type UpdateProductInput = z.infer<typeof updateProductInput>;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { PROMO_TYPES, type PromoType } from '../../entities/PromoCode.js';
 import { hasAtMostTwoDecimals } from '../../lib/money.js';
-import { idParam, isoTimestamp, moneyInput, pageOf, pagination } from '../shared/schemas.js';
+import { idParam, isoTimestamp, moneyInput, outputId, outputInteger, outputMoney, pageOf, pagination } from '../shared/schemas.js';
 
 const MAX_FIXED_VALUE = 1_000_000;
 const MAX_MIN_SUBTOTAL = 1_000_000;
@@ -138,22 +138,24 @@ export const promoCodeIdInput = z.object({ id: idParam });
 
 export const listPromoCodesInput = z.object(pagination);
 
-export const promoCodeOutput = z.object({
-  id: z.string(),
-  code: z.string(),
-  type: z.enum(PROMO_TYPES),
-  value: z.number(),
-  active: z.boolean(),
-  startsAt: isoTimestamp.nullable(),
-  expiresAt: isoTimestamp.nullable(),
-  maxRedemptions: z.number().int().nullable(),
-  redemptions: z.number().int(),
-  minSubtotal: z.number(),
-  currency: z.string(),
-  createdAt: isoTimestamp,
-});
+export const promoCodeOutput = z
+  .object({
+    id: outputId,
+    code: z.string(),
+    type: z.enum(PROMO_TYPES),
+    value: z.number().meta({ exclusiveMinimum: 0, description: 'percent: 1–100; fixed: an amount in major units' }),
+    active: z.boolean(),
+    startsAt: isoTimestamp.nullable(),
+    expiresAt: isoTimestamp.nullable(),
+    maxRedemptions: outputInteger({ minimum: 1, maximum: MAX_REDEMPTIONS_LIMIT }).nullable().describe('null: unlimited'),
+    redemptions: outputInteger({ minimum: 0 }),
+    minSubtotal: outputMoney,
+    currency: z.string(),
+    createdAt: isoTimestamp,
+  })
+  .meta({ id: 'PromoCode' });
 
-export const promoCodePageOutput = pageOf(promoCodeOutput);
+export const promoCodePageOutput = pageOf(promoCodeOutput, 'PromoCodePage');
 
 export type CreatePromoCodeInput = z.infer<typeof createPromoCodeInput>;
 export type UpdatePromoCodeInput = z.infer<typeof updatePromoCodeInput>;

@@ -14,6 +14,22 @@ import { hasAtMostTwoDecimals } from '../../lib/money.js';
 const DECIMAL_INTEGER = /^\d+$/;
 const DECIMAL_MONEY = /^\d+(\.\d{1,2})?$/;
 
+type JsonSchema = Record<string, unknown>;
+
+/**
+ * What the OpenAPI document says a query parameter is: what a REST client sends
+ * (`?page=2` is an integer), not the number-or-string union that also takes the
+ * typed values of tRPC clients. Swagger UI refuses to send a parameter typed
+ * `["number", "string"]`. Only the document changes; parsing stays as strict.
+ */
+const documentedAs = (schema: JsonSchema) => ({
+  override: ({ jsonSchema }: { jsonSchema: JsonSchema }) => {
+    delete jsonSchema.type;
+    delete jsonSchema.anyOf;
+    Object.assign(jsonSchema, schema);
+  },
+});
+
 export const queryInteger = (min: number, max: number) =>
   z
     .union([z.number(), z.string()], { error: (issue) => (issue.input === undefined ? 'Required' : 'Must be a single integer') })
@@ -24,7 +40,9 @@ export const queryInteger = (min: number, max: number) =>
         return z.NEVER;
       }
       return value;
-    });
+    })
+    // The largest safe integer is the end of exact numbers, not a bound worth a client's attention.
+    .meta(documentedAs({ type: 'integer', minimum: min, ...(max < Number.MAX_SAFE_INTEGER ? { maximum: max } : {}) }));
 
 export const queryMoney = () =>
   z
@@ -36,7 +54,8 @@ export const queryMoney = () =>
         return z.NEVER;
       }
       return value;
-    });
+    })
+    .meta(documentedAs({ type: 'number', minimum: 0, maximum: 1_000_000 }));
 
 export const queryBoolean = () =>
   z
@@ -46,7 +65,8 @@ export const queryBoolean = () =>
       if (raw === false || raw === 'false') return false;
       ctx.addIssue({ code: 'custom', message: 'Must be true or false' });
       return z.NEVER;
-    });
+    })
+    .meta(documentedAs({ type: 'boolean' }));
 
 /** Trimmed text; empty after trimming counts as missing (contract §1). */
 export const trimmedText = (max: number) =>
@@ -59,9 +79,16 @@ export const trimmedText = (max: number) =>
     return value === '' ? undefined : value;
   });
 
+/**
+ * A default on a transforming schema is the parsed value, so JSON Schema's input
+ * side leaves it out; the document states it, since a client may omit the parameter.
+ */
+const withDocumentedDefault = <T extends z.ZodType>(schema: T, value: z.util.NoUndefined<z.output<T>>) =>
+  schema.default(value).meta({ override: { default: value } });
+
 export const pagination = {
-  page: queryInteger(1, Number.MAX_SAFE_INTEGER),
-  limit: queryInteger(1, 100).default(20),
+  page: queryInteger(1, Number.MAX_SAFE_INTEGER).describe('Page number, from 1'),
+  limit: withDocumentedDefault(queryInteger(1, 100), 20).describe('Items per page, 1 to 100'),
 };
 
 export interface PageRequest {
@@ -69,8 +96,29 @@ export interface PageRequest {
   limit: number;
 }
 
-export const pageOf = <T extends z.ZodType>(item: T) =>
-  z.object({ page: z.number().int(), limit: z.number().int(), total: z.number().int(), items: z.array(item) });
+/**
+ * Output integers with the bound the document states: zod's `int()` alone is
+ * documented as ±2^53, which Swagger UI shows as the example value. Only the
+ * document changes (output checks stay as they were).
+ */
+export const outputInteger = (bounds: { minimum: number; maximum?: number }) => z.number().int().meta(bounds);
+
+/** A money amount in major units (contract §1), as it leaves the server. */
+export const outputMoney = z.number().meta({ minimum: 0, description: 'Major units, at most 2 decimals' });
+
+/** Server-made ids are UUIDs; clients treat them as opaque strings. */
+export const outputId = z.string().meta({ format: 'uuid' });
+
+/** The contract's page of a collection, named for the document (`ProductPage`, …). */
+export const pageOf = <T extends z.ZodType>(item: T, id: string) =>
+  z
+    .object({
+      page: outputInteger({ minimum: 1 }),
+      limit: outputInteger({ minimum: 1, maximum: 100 }),
+      total: outputInteger({ minimum: 0 }).describe('Every match, not just this page'),
+      items: z.array(item),
+    })
+    .meta({ id });
 
 export interface Page<T> extends PageRequest {
   total: number;
@@ -90,7 +138,7 @@ export const moneyInput = (opts: { min?: number; exclusiveMin?: boolean; max: nu
 /** Path ids are opaque strings; a malformed one is simply "not found" (contract §1). */
 export const idParam = z.string();
 
-export const isoTimestamp = z.string().describe('ISO 8601 UTC timestamp with milliseconds');
+export const isoTimestamp = z.string().meta({ format: 'date-time', description: 'ISO 8601 UTC timestamp with milliseconds' });
 
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
