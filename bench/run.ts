@@ -103,7 +103,10 @@ function apiEnvironment(databaseUrl: string): NodeJS.ProcessEnv {
     JWT_SECRET: randomBytes(48).toString('base64url'),
     SEED_DEMO_DATA: 'false',
     LOG_LEVEL: 'warn',
+    // The bench signs up hundreds of users and logs in from one address: no abuse limits.
     LOGIN_RATE_LIMIT: '0',
+    LOGIN_ADDRESS_RATE_LIMIT: '0',
+    SIGNUP_RATE_LIMIT: '0',
     BCRYPT_COST: '4',
     ADMIN_USERNAME: ADMIN.username,
     ADMIN_PASSWORD: ADMIN.password,
