@@ -4,6 +4,8 @@ import { newProductBody, uniqueWordMaker } from './writer.js';
 
 export interface ImportRun {
   requested: number;
+  /** Set when the time limit stopped the import before every product was sent. */
+  stoppedAfterSeconds?: number;
   created: number;
   failed: number;
   failures: string[];
@@ -16,14 +18,20 @@ const KEPT_FAILURES = 20;
 /**
  * Creates `count` products through POST /api/products as fast as the API
  * accepts them: `concurrency` admin clients, each sending its next product as
- * soon as the previous one is answered. Every failure is counted and the first
- * few kept for the report.
+ * soon as the previous one is answered, until all are sent or `limitSeconds`
+ * have passed (then the clients send no more and the run says so). Every
+ * failure is counted and the first few kept for the report.
  */
-export async function bulkImport(baseUrl: string, token: string, count: number, concurrency: number): Promise<ImportRun> {
+export async function bulkImport(baseUrl: string, token: string, count: number, concurrency: number, limitSeconds: number): Promise<ImportRun> {
   const nextWord = uniqueWordMaker('zqbulk');
   const run: ImportRun = { requested: count, created: 0, failed: 0, failures: [], seconds: 0, productsPerSec: 0 };
   const started = performance.now();
+  const deadline = started + limitSeconds * 1000;
   await inParallel(count, concurrency, async (index) => {
+    if (performance.now() > deadline) {
+      run.stoppedAfterSeconds = limitSeconds;
+      return;
+    }
     const answer = await call(baseUrl, { method: 'POST', path: '/api/products', token, body: newProductBody(index, nextWord()) }).catch(
       (error: unknown) => String(error),
     );

@@ -18,6 +18,8 @@ export interface BenchOptions {
   /** Products the bulk-import scenario creates through the API, and how many admin clients send them. */
   importProducts: number;
   importConcurrency: number;
+  /** The bulk import stops sending after this many seconds, created or not. */
+  importSeconds: number;
   /** Which groups of scenarios run (default: all). */
   groups: ReadonlySet<ScenarioGroup>;
 }
@@ -40,6 +42,7 @@ The database named by BENCH_DATABASE_URL is WIPED (schema public is dropped).
   --changes-per-second N    catalog changes per second in the live scenarios (default 5)
   --import-products N       products created through the API by the bulk import (default 10000)
   --import-concurrency N    admin clients sending them at once (default 4)
+  --import-seconds S        stop the import after S seconds, however many are in (default 300)
   --scenarios LIST          comma-separated groups to run (default: all):
                               catalog   scenarios 1–8 on a quiet catalog (and the reference R1, R5)
                               cart      C1 GET /api/cart, C2 add to cart (and the reference RC1, RC2)
@@ -75,6 +78,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       'changes-per-second': { type: 'string' },
       'import-products': { type: 'string' },
       'import-concurrency': { type: 'string' },
+      'import-seconds': { type: 'string' },
       scenarios: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -101,6 +105,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     changesPerSecond: positiveInteger('changes-per-second', values['changes-per-second'], 5),
     importProducts: positiveInteger('import-products', values['import-products'], 10_000),
     importConcurrency: positiveInteger('import-concurrency', values['import-concurrency'], 4),
+    importSeconds: positiveInteger('import-seconds', values['import-seconds'], 300),
     groups: scenarioGroups(values.scenarios),
   };
 }

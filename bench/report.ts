@@ -161,7 +161,8 @@ function importLines(report: ImportReport): string[] {
   const run = report.run;
   const out = [
     `bulk import (B*): ${run.created.toLocaleString('en')} of ${run.requested.toLocaleString('en')} products created through POST /api/products ` +
-      `by ${report.concurrency} admin clients in ${run.seconds} s: ${run.productsPerSec} products/s; ${run.failed} failed`,
+      `by ${report.concurrency} admin clients in ${run.seconds} s: ${run.productsPerSec} products/s; ${run.failed} failed` +
+      (run.stoppedAfterSeconds === undefined ? '' : `; STOPPED by the ${run.stoppedAfterSeconds} s limit (--import-seconds)`),
   ];
   for (const failure of run.failures) out.push(`  import failure: ${failure}`);
   return out;

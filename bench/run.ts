@@ -411,7 +411,7 @@ async function measureBulkImport(api: ServerProcess, catalog: Scenario[], option
   const connections = Math.max(1, Math.floor(options.connections / readers.length));
   log(`bulk import: ${options.importProducts} products by ${options.importConcurrency} admin clients while ${readers.length} reads run`);
   const rss = api.sampleRss();
-  const importing = bulkImport(api.baseUrl, token, options.importProducts, options.importConcurrency);
+  const importing = bulkImport(api.baseUrl, token, options.importProducts, options.importConcurrency, options.importSeconds);
   const reads = await Promise.all(readers.map((scenario) => drive(api.baseUrl, scenario.shape, connections, { until: importing })));
   const rssMb = rss.stop();
   const run = await importing;

@@ -103,7 +103,7 @@ export interface LiveWriterResult {
   /** A change due while the previous ones of the writer still ran more than MAX_IN_FLIGHT deep, or with an empty pool. */
   skipped: number;
   failures: string[];
-  /** Reads after a write that checked it (one per read instance), and those that did not see it. */
+  /** Reads after a write that checked it (one per read instance; a model word with more than a page of matches cannot be checked), and those that did not see it. */
   probes: number;
   violations: number;
   violationSamples: string[];
@@ -221,17 +221,18 @@ export class CatalogWriter {
     };
     tick();
 
-    return {
-      stop: async () => {
-        stopped = true;
-        clearTimeout(timer);
-        await Promise.all(running);
-        result.seconds = Math.round((performance.now() - started) / 10) / 100;
-        latencies.sort((a, b) => a - b);
-        result.writeP99Ms = Math.round((latencies[Math.ceil(latencies.length * 0.99) - 1] ?? 0) * 10) / 10;
-        return result;
-      },
+    let finished: Promise<LiveWriterResult> | undefined;
+    const finish = async () => {
+      stopped = true;
+      clearTimeout(timer);
+      await Promise.all(running);
+      result.seconds = Math.round((performance.now() - started) / 10) / 100;
+      latencies.sort((a, b) => a - b);
+      result.writeP99Ms = Math.round((latencies[Math.ceil(latencies.length * 0.99) - 1] ?? 0) * 10) / 10;
+      return result;
     };
+    // Idempotent: the first call stops the writer, later ones get the same result.
+    return { stop: () => (finished ??= finish()) };
   }
 
   private async change(kind: ChangeKind, result: LiveWriterResult, latencies: number[]): Promise<void> {
@@ -243,10 +244,11 @@ export class CatalogWriter {
       result.violations += 1;
       if (result.violationSamples.length < KEPT_SAMPLES) result.violationSamples.push(what);
     };
-    const probe = async (check: (reader: string) => Promise<string | undefined>) => {
+    // A check answers a violation, undefined when the read reflects the change, null when it cannot tell.
+    const probe = async (check: (reader: string) => Promise<string | undefined | null>) => {
       for (const reader of this.readers) {
-        result.probes += 1;
         const why = await check(reader).catch((error: unknown) => `probe failed: ${String(error)}`);
+        if (why !== null) result.probes += 1;
         if (why) violation(`${why}${this.readers.length > 1 ? ` (read through ${reader === this.writeUrl ? 'the writing instance' : 'a second instance'})` : ''}`);
       }
     };
@@ -332,20 +334,21 @@ export class CatalogWriter {
   }
 
   /** The product's own model word finds a handful of products; with inStock=true it must appear exactly when in stock. */
-  private async checkInStockSearch(reader: string, id: string, inStock: boolean): Promise<string | undefined> {
+  private async checkInStockSearch(reader: string, id: string, inStock: boolean): Promise<string | undefined | null> {
     const word = String(this.bodies.get(id)!.attributes.model);
     const found = await page(reader, `/api/products/search?q=${encodeURIComponent(word)}&inStock=true&page=1&limit=${PROBE_LIMIT}`);
-    if (found.total > PROBE_LIMIT) return undefined;
+    // More matches than one page: the product may be listed on another page.
+    if (found.total > PROBE_LIMIT) return null;
     const listed = found.items.some((item) => item.id === id);
     if (listed !== inStock) return `search "${word}" with inStock=true ${listed ? 'still lists it' : 'does not list it'}`;
     if (found.items.length !== found.total) return `search "${word}" with inStock=true: total ${found.total} but ${found.items.length} items`;
     return undefined;
   }
 
-  private async checkStockInSearch(reader: string, id: string, expected: number): Promise<string | undefined> {
+  private async checkStockInSearch(reader: string, id: string, expected: number): Promise<string | undefined | null> {
     const word = String(this.bodies.get(id)!.attributes.model);
     const found = await page(reader, `/api/products/search?q=${encodeURIComponent(word)}&page=1&limit=${PROBE_LIMIT}`);
-    if (found.total > PROBE_LIMIT) return undefined;
+    if (found.total > PROBE_LIMIT) return null;
     const item = found.items.find((i) => i.id === id);
     if (!item) return `search "${word}" does not list it`;
     return item.stock === expected ? undefined : `search "${word}" shows stock ${item.stock}, expected ${expected}`;
