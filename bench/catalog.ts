@@ -181,6 +181,10 @@ export interface Workload {
   cartProductIds: string[];
   /** Products the checkout users buy; restocked so every checkout can succeed. */
   checkoutProductIds: string[];
+  /** Products the add-to-cart scenario adds, one unit a request; restocked so no add is refused for stock. */
+  addToCartProductIds: string[];
+  /** The live writer's pools: in-stock products it sells out, out-of-stock ones it restocks, ones it sells a unit of. */
+  live: { sellOutIds: string[]; restockIds: string[]; checkoutIds: string[] };
 }
 
 async function countMatches(client: pg.Client, pattern: string): Promise<number> {
@@ -199,6 +203,21 @@ async function sampleIds(client: pg.Client, count: number, where: string): Promi
   return rows.map((row) => row.id);
 }
 
+/** Like sampleIds, in another pseudo-random order and never one of `taken`: pools that must not share products. */
+async function sampleOtherIds(client: pg.Client, count: number, where: string, taken: string[]): Promise<string[]> {
+  const { rows } = await client.query<{ id: string }>(
+    `select id from product where deleted_at is null and ${where} and id <> all($2::uuid[])
+     order by md5(id::text || 'other') limit $1`,
+    [count, taken],
+  );
+  taken.push(...rows.map((row) => row.id));
+  return rows.map((row) => row.id);
+}
+
+const ADD_TO_CART_PRODUCTS = 60;
+const LIVE_POOL = 200;
+const LIVE_CHECKOUT_PRODUCTS = 20;
+
 export const CHECKOUT_STOCK = 1_000_000;
 
 /** Picks the scenario parameters from the generated catalog and restocks the checkout products. */
@@ -216,7 +235,17 @@ export async function prepareWorkload(client: pg.Client, checkoutProducts: numbe
   const detailIds = await sampleIds(client, 1000, 'true');
   const cartProductIds = await sampleIds(client, 200, 'stock >= 20');
   const checkoutProductIds = await sampleIds(client, checkoutProducts, 'stock > 0');
-  await client.query(`update product set stock = $2 where id = any($1::uuid[])`, [checkoutProductIds, CHECKOUT_STOCK]);
+  const taken = [...detailIds, ...cartProductIds, ...checkoutProductIds];
+  const addToCartProductIds = await sampleOtherIds(client, ADD_TO_CART_PRODUCTS, 'stock > 0', taken);
+  const live = {
+    sellOutIds: await sampleOtherIds(client, LIVE_POOL, 'stock > 0', taken),
+    restockIds: await sampleOtherIds(client, LIVE_POOL, 'stock = 0', taken),
+    checkoutIds: await sampleOtherIds(client, LIVE_CHECKOUT_PRODUCTS, 'stock > 0', taken),
+  };
+  await client.query(`update product set stock = $2 where id = any($1::uuid[])`, [
+    [...checkoutProductIds, ...addToCartProductIds, ...live.checkoutIds],
+    CHECKOUT_STOCK,
+  ]);
 
   return {
     category: categories[0]?.category ?? '',
@@ -228,6 +257,8 @@ export async function prepareWorkload(client: pg.Client, checkoutProducts: numbe
     detailIds,
     cartProductIds,
     checkoutProductIds,
+    addToCartProductIds,
+    live,
   };
 }
 

@@ -17,7 +17,7 @@ export interface LoadResult {
 /** What one request of a scenario looks like; `next` is called for every request sent. */
 export interface RequestShape {
   method: 'GET' | 'POST';
-  next: () => { path: string; headers?: Record<string, string> };
+  next: () => { path: string; headers?: Record<string, string>; body?: string };
 }
 
 function percentile(sorted: number[], fraction: number): number {
@@ -48,11 +48,12 @@ export function summarize(latencies: number[], seconds: number, statusCodes: Rec
 
 /**
  * Closed-loop load with autocannon: `connections` clients, each sending its next
- * request as soon as the previous one is answered, for `seconds`. Latencies are
- * taken from autocannon's per-response timings (sub-millisecond), for every
- * response whatever its status.
+ * request as soon as the previous one is answered, for `seconds` (or, with
+ * `until`, from now until that promise settles). Latencies are taken from
+ * autocannon's per-response timings (sub-millisecond), for every response
+ * whatever its status.
  */
-export async function drive(baseUrl: string, shape: RequestShape, connections: number, seconds: number): Promise<LoadResult> {
+export async function drive(baseUrl: string, shape: RequestShape, connections: number, seconds: number | { until: Promise<unknown> }): Promise<LoadResult> {
   const latencies: number[] = [];
   const statusCodes: Record<string, number> = {};
   let started = 0;
@@ -60,14 +61,16 @@ export async function drive(baseUrl: string, shape: RequestShape, connections: n
   const options: autocannon.Options = {
     url: baseUrl,
     connections,
-    duration: seconds,
+    // Open-ended runs are stopped when `until` settles; the day is only a bound.
+    duration: typeof seconds === 'number' ? seconds : 86_400,
     timeout: 10,
     requests: [
       {
         method: shape.method,
         setupRequest: (request) => {
-          const { path, headers } = shape.next();
-          return { ...request, path, headers: { ...request.headers, ...headers } };
+          const { path, headers, body } = shape.next();
+          if (body === undefined) return { ...request, path, headers: { ...request.headers, ...headers } };
+          return { ...request, path, body, headers: { ...request.headers, 'content-type': 'application/json', ...headers } };
         },
       },
     ],
@@ -77,6 +80,10 @@ export async function drive(baseUrl: string, shape: RequestShape, connections: n
     error ? finished.reject(error) : finished.resolve(result),
   );
   instance.on('start', () => (started = performance.now()));
+  if (typeof seconds !== 'number') {
+    const stop = () => instance.stop();
+    seconds.until.then(stop, stop);
+  }
   instance.on('response', (_client, statusCode, _bytes, responseTime) => {
     latencies.push(responseTime);
     statusCodes[statusCode] = (statusCodes[statusCode] ?? 0) + 1;

@@ -13,7 +13,20 @@ export interface BenchOptions {
   checkoutConcurrency: number;
   /** Hard limit for the whole run, in seconds: the bench stops itself after it. */
   timeLimit: number;
+  /** Catalog changes per second during the live scenarios (issue 10's writer mix). */
+  changesPerSecond: number;
+  /** Products the bulk-import scenario creates through the API, and how many admin clients send them. */
+  importProducts: number;
+  importConcurrency: number;
+  /** The bulk import stops sending after this many seconds, created or not. */
+  importSeconds: number;
+  /** Which groups of scenarios run (default: all). */
+  groups: ReadonlySet<ScenarioGroup>;
 }
+
+/** Groups that --scenarios selects. Live ratios need "catalog" too; the cart reference needs "cart". */
+export const SCENARIO_GROUPS = ['catalog', 'cart', 'checkout', 'live', 'edits', 'import'] as const;
+export type ScenarioGroup = (typeof SCENARIO_GROUPS)[number];
 
 export const usage = `usage: BENCH_DATABASE_URL=postgres://… npm run bench -- [options]
 
@@ -26,6 +39,17 @@ The database named by BENCH_DATABASE_URL is WIPED (schema public is dropped).
   --cart-users N            signed-in users with 3-line carts for GET /api/cart (default 200)
   --checkout-users N        users checking out concurrently (default 400)
   --checkout-concurrency N  checkouts in flight at once (default 20)
+  --changes-per-second N    catalog changes per second in the live scenarios (default 5)
+  --import-products N       products created through the API by the bulk import (default 10000)
+  --import-concurrency N    admin clients sending them at once (default 4)
+  --import-seconds S        stop the import after S seconds, however many are in (default 300)
+  --scenarios LIST          comma-separated groups to run (default: all):
+                              catalog   scenarios 1–8 on a quiet catalog (and the reference R1, R5)
+                              cart      C1 GET /api/cart, C2 add to cart (and the reference RC1, RC2)
+                              checkout  C3 checkout, with the stock verification
+                              live      L1–L8: scenarios 1–8 while the catalog changes
+                              edits     E1, E4: scenarios 1 and 4 under one price edit a second
+                              import    B: bulk import while list and search are read
   --time-limit S            abort the whole run after S seconds (default 1800)`;
 
 function positiveInteger(name: string, raw: string | undefined, fallback: number, min = 1): number {
@@ -51,6 +75,11 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       'checkout-users': { type: 'string' },
       'checkout-concurrency': { type: 'string' },
       'time-limit': { type: 'string' },
+      'changes-per-second': { type: 'string' },
+      'import-products': { type: 'string' },
+      'import-concurrency': { type: 'string' },
+      'import-seconds': { type: 'string' },
+      scenarios: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -73,6 +102,21 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     checkoutUsers: positiveInteger('checkout-users', values['checkout-users'], 400),
     checkoutConcurrency: positiveInteger('checkout-concurrency', values['checkout-concurrency'], 20),
     timeLimit: positiveInteger('time-limit', values['time-limit'], 1800),
+    changesPerSecond: positiveInteger('changes-per-second', values['changes-per-second'], 5),
+    importProducts: positiveInteger('import-products', values['import-products'], 10_000),
+    importConcurrency: positiveInteger('import-concurrency', values['import-concurrency'], 4),
+    importSeconds: positiveInteger('import-seconds', values['import-seconds'], 300),
+    groups: scenarioGroups(values.scenarios),
   };
+}
+
+function scenarioGroups(raw: string | undefined): ReadonlySet<ScenarioGroup> {
+  if (raw === undefined) return new Set(SCENARIO_GROUPS);
+  const names = raw.split(',').map((name) => name.trim()).filter((name) => name.length > 0);
+  const unknown = names.filter((name) => !(SCENARIO_GROUPS as readonly string[]).includes(name));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new UsageError(`--scenarios takes a comma-separated list of ${SCENARIO_GROUPS.join(', ')}; got "${raw}"`);
+  }
+  return new Set(names as ScenarioGroup[]);
 }
 

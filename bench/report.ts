@@ -1,7 +1,8 @@
 import type { DatabaseActivity } from './db-activity.js';
 import type { LoadResult } from './load.js';
 import type { CheckoutVerification } from './shoppers.js';
-import type { WriterResult } from './writer.js';
+import type { ImportRun } from './bulk-import.js';
+import type { LiveWriterResult, WriterResult } from './writer.js';
 
 export interface CpuReport {
   /** CPU time per request (per checkout) in the server process and in its PostgreSQL backends. */
@@ -32,6 +33,30 @@ export interface ScenarioReport {
   ratioToReference?: number;
   /** The reference's CPU per request (app + db) over this scenario's: the same comparison, insensitive to other load. */
   cpuRatioToReference?: number;
+  /** Live scenarios: the quiet scenario measured with the same requests, and req/s live over quiet. */
+  quietId?: string;
+  ratioToQuiet?: number;
+  /** Live scenarios: what the catalog writer did while this one was measured. */
+  liveWrites?: LiveWriterResult;
+}
+
+/** Issue 10: the catalog scenarios again while the catalog changes. */
+export interface LiveReport {
+  changesPerSecond: number;
+  /** Instances the exactness probes read through: the one written to, and a second one on the same database. */
+  readers: number;
+  scenarios: ScenarioReport[];
+  /** Every live scenario's writes together. */
+  writes: LiveWriterResult;
+}
+
+export interface ImportReport {
+  status: 'measured' | 'unavailable';
+  reason?: string;
+  concurrency: number;
+  run?: ImportRun;
+  /** List and search read while the import ran. */
+  reads: ScenarioReport[];
 }
 
 export interface CheckoutReport extends ScenarioReport {
@@ -62,9 +87,15 @@ export interface BenchReport {
     searches: Record<'common' | 'rare' | 'prefix', { query: string; matches: number }>;
   };
   settings: { durationSeconds: number; warmupSeconds: number; connections: number };
+  /** Which groups of scenarios ran (--scenarios). */
+  groups: string[];
   reference: ScenarioReport[];
   scenarios: ScenarioReport[];
+  /** GET /api/cart and add to cart, compared with the reference's RC1 and RC2. */
+  cart: ScenarioReport[];
   checkout: CheckoutReport;
+  live?: LiveReport;
+  bulkImport?: ImportReport;
   /** Not in issue 4: catalog scenarios repeated while an admin edits prices. */
   underWrites: ScenarioReport[];
   maxServerRssMb: number;
@@ -91,11 +122,50 @@ function row(report: ScenarioReport, throughput?: number): string[] {
     report.cpu ? `${fixed(report.cpu.serverMsPerRequest, 2)}+${fixed(report.cpu.databaseMsPerRequest, 2)}` : '',
     report.database ? `${fixed(report.database.running)}/${fixed(report.database.lockWait)}/${fixed(report.database.idleInTransaction)}` : '',
     report.cpu ? fixed(report.cpu.otherCores, 2) : '',
-    report.ratioToReference === undefined
-      ? ''
-      : `${fixed(report.ratioToReference * 100, 0)}% of ${report.referenceId}` +
-        (report.cpuRatioToReference === undefined ? '' : ` (by CPU: ${fixed(report.cpuRatioToReference * 100, 0)}%)`),
+    report.ratioToQuiet !== undefined
+      ? `${fixed(report.ratioToQuiet * 100, 0)}% of quiet ${report.quietId}`
+      : report.ratioToReference === undefined
+        ? ''
+        : `${fixed(report.ratioToReference * 100, 0)}% of ${report.referenceId}` +
+          (report.cpuRatioToReference === undefined ? '' : ` (by CPU: ${fixed(report.cpuRatioToReference * 100, 0)}%)`),
   ];
+}
+
+const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+
+/** One line per writer run: what it changed, how fast, what failed, and whether the reads after it saw it. */
+export function describeWrites(w: LiveWriterResult): string {
+  return (
+    `${sum(w.made)} changes in ${w.seconds} s (${fixed(sum(w.made) / (w.seconds || 1), 1)}/s of ${w.scheduled} scheduled): ` +
+    `${w.made.create} created, ${w.made.sellOut} sold out, ${w.made.restock} restocked, ${w.made.checkout} checkouts; ` +
+    `${sum(w.failed)} failed, ${w.skipped} skipped; write p99 ${w.writeP99Ms} ms; ` +
+    `exactness: ${w.probes} probes, ${w.violations} violations`
+  );
+}
+
+function liveLines(live: LiveReport): string[] {
+  const out = [
+    `live catalog (L*): ${live.changesPerSecond} changes/s in rotation (create, sell out, restock, checkout of 1 unit) through the API; ` +
+      `after each change a list/search read through ${live.readers === 2 ? 'the writing instance and a second instance' : 'the instance'} must reflect it`,
+  ];
+  for (const s of live.scenarios) if (s.liveWrites) out.push(`  ${s.id}: ${describeWrites(s.liveWrites)}`);
+  out.push(`  all: ${describeWrites(live.writes)}`);
+  for (const failure of live.writes.failures) out.push(`  write failure: ${failure}`);
+  for (const violation of live.writes.violationSamples) out.push(`  EXACTNESS VIOLATION: ${violation}`);
+  if (live.writes.violations > live.writes.violationSamples.length) out.push(`  … and ${live.writes.violations - live.writes.violationSamples.length} more violations`);
+  return out;
+}
+
+function importLines(report: ImportReport): string[] {
+  if (report.status === 'unavailable' || !report.run) return [`bulk import: unavailable (${report.reason ?? 'not measured'})`];
+  const run = report.run;
+  const out = [
+    `bulk import (B*): ${run.created.toLocaleString('en')} of ${run.requested.toLocaleString('en')} products created through POST /api/products ` +
+      `by ${report.concurrency} admin clients in ${run.seconds} s: ${run.productsPerSec} products/s; ${run.failed} failed` +
+      (run.stoppedAfterSeconds === undefined ? '' : `; STOPPED by the ${run.stoppedAfterSeconds} s limit (--import-seconds)`),
+  ];
+  for (const failure of run.failures) out.push(`  import failure: ${failure}`);
+  return out;
 }
 
 function renderTable(header: string[], rows: string[][]): string {
@@ -112,8 +182,11 @@ export function renderReport(report: BenchReport): string {
   const rows = [
     ...report.reference.map((r) => row(r)),
     ...report.scenarios.map((s) => row(s)),
-    row(report.checkout, report.checkout.ordersPerSec),
+    ...report.cart.map((s) => row(s)),
+    ...(report.groups.includes('checkout') ? [row(report.checkout, report.checkout.ordersPerSec)] : []),
+    ...(report.live?.scenarios ?? []).map((s) => row(s)),
     ...report.underWrites.map((s) => row(s)),
+    ...(report.bulkImport?.reads ?? []).map((s) => row(s)),
   ];
   const { machine, catalog, settings, checkout } = report;
   const out = [
@@ -132,7 +205,9 @@ export function renderReport(report: BenchReport): string {
     '',
     'CPU ms app+db: CPU time per request (per order for checkout) in the server process + in its PostgreSQL backends;',
     '  unlike req/s it hardly changes when other work competes for the cores, so it is the figure to compare between runs.',
-    '10, 11 (not in issue 4): scenarios 1 and 4 again while an admin changes a price once a second through the API.',
+    'L*: the catalog scenario of the same number while the catalog changes (issue 10); vs column: req/s live / quiet.',
+    'E1, E4 (not in issue 4): scenarios 1 and 4 again while an admin changes a price once a second through the API.',
+    'B*: list and search read while the bulk import runs.',
     'DB run/lock/idle-tx: average server connections running in PostgreSQL / waiting for a row lock / idle inside an open transaction.',
     'other cores: CPU used meanwhile by anything but the server, its backends and the load generator; above ~0.1 the numbers are disturbed.',
     '',
@@ -144,6 +219,8 @@ export function renderReport(report: BenchReport): string {
         `${v.createdButMissing} 201s without an order, ${v.productsWithNegativeStock} products with negative stock, ${v.stockMismatches} stock mismatches`,
     );
   }
+  if (report.live) out.push(...liveLines(report.live));
+  if (report.bulkImport) out.push(...importLines(report.bulkImport));
   for (const s of report.underWrites) {
     if (s.writes) out.push(`${s.id}: ${s.writes.edits} price edits succeeded, ${s.writes.failures} failed during the scenario`);
   }

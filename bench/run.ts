@@ -12,14 +12,25 @@ import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import { CHECKOUT_STOCK, checkSearchText, connect, generateCatalog, prepareWorkload, resetSchema, serverVersion, type Workload } from './catalog.js';
 import { sampleDatabaseActivity } from './db-activity.js';
-import { call, drive, isMissingRoute, describeAnswer, type RequestShape } from './load.js';
+import { call, drive, inParallel, isMissingRoute, describeAnswer, type RequestShape } from './load.js';
 import { parseOptions, usage, type BenchOptions } from './options.js';
 import { buildProduction, fromSources, killAllServers, machineBusySeconds, productionCommand, projectRoot, ServerProcess, stopAllServers } from './processes.js';
-import { renderReport, type BenchReport, type CheckoutReport, type CpuReport, type ScenarioReport } from './report.js';
-import { cartScenario, catalogScenarios, CART_SCENARIO_NAME, CHECKOUT_SCENARIO_NAME, referenceScenarios, type Scenario } from './scenarios.js';
+import { bulkImport } from './bulk-import.js';
+import { describeWrites, renderReport, type BenchReport, type CheckoutReport, type CpuReport, type ImportReport, type LiveReport, type ScenarioReport } from './report.js';
+import {
+  addToCartScenario,
+  cartScenario,
+  catalogScenarios,
+  CART_SCENARIO_NAME,
+  CHECKOUT_SCENARIO_NAME,
+  liveScenario,
+  referenceScenarios,
+  type AddingShopper,
+  type Scenario,
+} from './scenarios.js';
 import { checkoutAll, createShoppers, distinctLines, FeatureUnavailable, verifyCheckout, type Shopper } from './shoppers.js';
 import { evaluateTargets } from './targets.js';
-import { adminToken, startPriceEdits, type PriceWriter } from './writer.js';
+import { adminToken, CatalogWriter, startPriceEdits, type LiveWriterResult, type OneUnitShopper, type PriceWriter } from './writer.js';
 
 const RESULTS_FILE = path.join(projectRoot, 'bench/results/latest.json');
 const SERVER_START_TIMEOUT_MS = 120_000;
@@ -74,6 +85,7 @@ async function measure(server: ServerProcess, scenario: Scenario, options: Bench
     method: scenario.shape.method,
     path: probeRequest.path,
     token: probeRequest.headers?.authorization?.replace(/^Bearer /, ''),
+    body: probeRequest.body === undefined ? undefined : JSON.parse(probeRequest.body),
   });
   if (isMissingRoute(probe)) {
     log(`${scenario.id}. ${scenario.name}: unavailable (${describeAnswer(probe)})`);
@@ -93,6 +105,8 @@ async function measure(server: ServerProcess, scenario: Scenario, options: Bench
 
 /** Created by the API at startup (ADMIN_USERNAME/ADMIN_PASSWORD) for the price edits. */
 const ADMIN = { username: 'bench_admin', password: randomBytes(18).toString('base64url') };
+/** Shared by the API instances and the reference server, which verifies the same tokens. */
+const JWT_SECRET = randomBytes(48).toString('base64url');
 
 function apiEnvironment(databaseUrl: string): NodeJS.ProcessEnv {
   return {
@@ -100,10 +114,13 @@ function apiEnvironment(databaseUrl: string): NodeJS.ProcessEnv {
     HOME: process.env.HOME,
     NODE_ENV: 'production',
     DATABASE_URL: databaseUrl,
-    JWT_SECRET: randomBytes(48).toString('base64url'),
+    JWT_SECRET,
     SEED_DEMO_DATA: 'false',
     LOG_LEVEL: 'warn',
+    // The bench signs up hundreds of users and logs in from one address: no abuse limits.
     LOGIN_RATE_LIMIT: '0',
+    LOGIN_ADDRESS_RATE_LIMIT: '0',
+    SIGNUP_RATE_LIMIT: '0',
     BCRYPT_COST: '4',
     ADMIN_USERNAME: ADMIN.username,
     ADMIN_PASSWORD: ADMIN.password,
@@ -122,49 +139,145 @@ async function warmUpServer(server: ServerProcess, scenarios: Scenario[], option
   await drive(server.baseUrl, mixed, options.connections, options.warmup * scenarios.length);
 }
 
-async function measureReference(options: BenchOptions, workload: Workload, monitor: Monitor): Promise<ScenarioReport[]> {
+/** The reference server, with the API's JWT secret so it can verify the shoppers' tokens. */
+function startReference(options: BenchOptions): Promise<ServerProcess> {
   log('starting the reference server');
-  const reference = await ServerProcess.start(
+  return ServerProcess.start(
     'reference server',
     fromSources('bench/reference-server.ts'),
-    { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', DATABASE_URL: options.databaseUrl },
+    { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', DATABASE_URL: options.databaseUrl, JWT_SECRET },
     '/ready',
     SERVER_START_TIMEOUT_MS,
   );
+}
+
+async function measureOn(server: ServerProcess, scenarios: Scenario[], options: BenchOptions, monitor: Monitor, warmUp: boolean): Promise<ScenarioReport[]> {
+  if (warmUp) await warmUpServer(server, scenarios, options);
+  const reports: ScenarioReport[] = [];
+  for (const scenario of scenarios) reports.push(await measure(server, scenario, options, monitor));
+  return reports;
+}
+
+/** R1 and R5: the reference's floor for the catalog scenarios. */
+async function measureReferenceCatalog(options: BenchOptions, workload: Workload, monitor: Monitor): Promise<ScenarioReport[]> {
+  const reference = await startReference(options);
   try {
-    const scenarios = referenceScenarios(workload);
-    await warmUpServer(reference, scenarios, options);
-    const reports: ScenarioReport[] = [];
-    for (const scenario of scenarios) reports.push(await measure(reference, scenario, options, monitor));
+    return await measureOn(reference, referenceScenarios(workload), options, monitor, true);
+  } finally {
+    await reference.stop();
+  }
+}
+
+/** RC1 and RC2: the reference's floor for the cart, on the shoppers the API signed up (their carts reset like before C2). */
+async function measureReferenceCart(client: pg.Client, options: BenchOptions, shoppers: Shoppers, monitor: Monitor): Promise<ScenarioReport[]> {
+  const reference = await startReference(options);
+  try {
+    const reports = [await measure(reference, cartScenario(shoppers.cart.map((s) => s.token), 'RC1', undefined), options, monitor)];
+    await emptyCarts(client, ADD_TO_CART_PREFIX);
+    reports.push(await measure(reference, addToCartScenario(shoppers.adding, 'RC2', undefined), options, monitor));
     return reports;
   } finally {
     await reference.stop();
   }
 }
 
-interface ApiMeasurements {
-  scenarios: ScenarioReport[];
-  checkout: CheckoutReport;
-  underWrites: ScenarioReport[];
-  maxRssMb: number;
-  serverLog: BenchReport['serverLog'];
+interface Shoppers {
+  /** 3-line carts, read by C1/RC1. */
+  cart: Shopper[];
+  /** Empty carts, filled by C2/RC2 with units of their 3 products. */
+  adding: AddingShopper[];
+  /** 3-line carts, checked out once each by C3. */
+  checkout: Shopper[];
+  /** One unit of their own product each: the live writer's checkouts. */
+  oneUnit: OneUnitShopper[];
 }
 
-async function prepareShoppers(api: ServerProcess, options: BenchOptions, workload: Workload): Promise<{ cart: Shopper[]; checkout: Shopper[] } | string> {
-  log(`signing up ${options.cartUsers + options.checkoutUsers} users and filling their carts`);
+const ADD_TO_CART_PREFIX = 'bench_add_';
+/** Enough that the reference's add-to-cart run (~3,000/s × 13 s) keeps every line far below 99 units. */
+const ADD_TO_CART_USERS = 500;
+
+async function prepareShoppers(api: ServerProcess, options: BenchOptions, workload: Workload): Promise<Shoppers | string> {
+  const { groups } = options;
+  const counts = {
+    cart: groups.has('cart') ? options.cartUsers : 0,
+    adding: groups.has('cart') ? ADD_TO_CART_USERS : 0,
+    checkout: groups.has('checkout') ? options.checkoutUsers : 0,
+    oneUnit: groups.has('live') ? workload.live.checkoutIds.length : 0,
+  };
+  log(`signing up ${counts.cart + counts.adding + counts.checkout + counts.oneUnit} users and filling their carts`);
   try {
-    const cart = await createShoppers(api.baseUrl, 'bench_cart_', options.cartUsers, (i) => distinctLines(workload.cartProductIds, i, LINES_PER_CART));
-    const checkout = await createShoppers(api.baseUrl, 'bench_checkout_', options.checkoutUsers, (i) =>
+    const cart = await createShoppers(api.baseUrl, 'bench_cart_', counts.cart, (i) => distinctLines(workload.cartProductIds, i, LINES_PER_CART));
+    const adding = await createShoppers(api.baseUrl, ADD_TO_CART_PREFIX, counts.adding, () => []);
+    // A cart opens on first use; opened now, neither the API nor the reference opens one during C2/RC2.
+    await inParallel(adding.length, 10, (i) => call(api.baseUrl, { method: 'GET', path: '/api/cart', token: adding[i]!.token }));
+    const checkout = await createShoppers(api.baseUrl, 'bench_checkout_', counts.checkout, (i) =>
       distinctLines(workload.checkoutProductIds, i, LINES_PER_CART),
     );
-    return { cart, checkout };
+    const oneUnit = await createShoppers(api.baseUrl, 'bench_live_', counts.oneUnit, (i) => [{ productId: workload.live.checkoutIds[i]!, quantity: 1 }]);
+    return {
+      cart,
+      adding: adding.map((shopper, i) => ({ token: shopper.token, productIds: distinctLines(workload.addToCartProductIds, i, LINES_PER_CART).map((l) => l.productId) })),
+      checkout,
+      oneUnit: oneUnit.map((shopper) => ({ token: shopper.token, productId: shopper.lines[0]!.productId })),
+    };
   } catch (error) {
     if (error instanceof FeatureUnavailable) return `not implemented yet: ${error.message}`;
     throw error;
   }
 }
 
+/** Removes every line of the carts of users named `prefix…`, so an add-to-cart run starts from empty carts. */
+async function emptyCarts(client: pg.Client, prefix: string): Promise<void> {
+  await client.query(
+    `delete from cart_item where cart_id in (select c.id from cart c join users u on u.id = c.user_id where u.username like $1 and c.status = 'active')`,
+    [`${prefix}%`],
+  );
+}
+
+interface ApiMeasurements {
+  scenarios: ScenarioReport[];
+  cart: ScenarioReport[];
+  checkout: CheckoutReport;
+  live?: LiveReport;
+  underWrites: ScenarioReport[];
+  bulkImport?: ImportReport;
+  shoppers?: Shoppers;
+  maxRssMb: number;
+  serverLog: BenchReport['serverLog'];
+}
+
+async function measureCheckout(api: ServerProcess, client: pg.Client, shoppers: Shopper[], options: BenchOptions, workload: Workload, monitor: Monitor): Promise<CheckoutReport> {
+  const checkout: CheckoutReport = {
+    id: 'C3',
+    name: CHECKOUT_SCENARIO_NAME,
+    request: 'POST /api/checkout',
+    status: 'unavailable',
+    shoppers: options.checkoutUsers,
+    concurrency: options.checkoutConcurrency,
+  };
+  log(`checking out ${shoppers.length} carts, ${options.checkoutConcurrency} at a time`);
+  const rss = api.sampleRss();
+  const activity = sampleDatabaseActivity(monitor.activity);
+  const usage = cpuUsage(api);
+  const run = await checkoutAll(api.baseUrl, shoppers, options.checkoutConcurrency);
+  checkout.rssMb = rss.stop();
+  checkout.database = await activity.stop();
+  checkout.cpu = usage.stop(checkout.database.cpuSeconds, run.result.requests, run.result.seconds);
+  if (isMissingRouteOnly(run.result.statusCodes)) {
+    checkout.reason = 'not implemented yet: POST /api/checkout answered 404';
+    return checkout;
+  }
+  checkout.status = 'measured';
+  checkout.result = run.result;
+  checkout.ordersPerSec = run.ordersPerSec;
+  checkout.serverErrors = run.serverErrors;
+  checkout.verification = await verifyCheckout(client, run, workload.checkoutProductIds, CHECKOUT_STOCK);
+  log(`checkout: ${run.ordersPerSec} orders/s, statuses ${JSON.stringify(run.result.statusCodes)}, verification ${checkout.verification.ok ? 'OK' : 'FAILED'}`);
+  return checkout;
+}
+
 async function measureApi(client: pg.Client, options: BenchOptions, workload: Workload, monitor: Monitor): Promise<ApiMeasurements> {
+  const { groups } = options;
   log('building the API (npm run build)');
   await buildProduction(BUILD_TIMEOUT_MS);
   const command = productionCommand();
@@ -174,51 +287,153 @@ async function measureApi(client: pg.Client, options: BenchOptions, workload: Wo
   try {
     const catalog = catalogScenarios(workload, options.products);
     await warmUpServer(api, catalog, options);
-    const scenarios: ScenarioReport[] = [];
-    for (const scenario of catalog) scenarios.push(await measure(api, scenario, options, monitor));
+    const measured: ApiMeasurements = { scenarios: [], cart: [], checkout: unmeasuredCheckout(options), underWrites: [], maxRssMb: 0, serverLog: { lines: 0, first: [] } };
+    if (groups.has('catalog')) measured.scenarios = await measureOn(api, catalog, options, monitor, false);
 
-    const checkout: CheckoutReport = {
-      id: '9',
-      name: CHECKOUT_SCENARIO_NAME,
-      request: 'POST /api/checkout',
-      status: 'unavailable',
-      shoppers: options.checkoutUsers,
-      concurrency: options.checkoutConcurrency,
-    };
-    const shoppers = await prepareShoppers(api, options, workload);
-    if (typeof shoppers === 'string') {
-      log(`cart and checkout: ${shoppers}`);
-      scenarios.push({ id: '8', name: CART_SCENARIO_NAME, request: 'GET /api/cart', status: 'unavailable', reason: shoppers });
-      checkout.reason = shoppers;
-    } else {
-      scenarios.push(await measure(api, cartScenario(shoppers.cart.map((s) => s.token)), options, monitor));
-
-      log(`checking out ${shoppers.checkout.length} carts, ${options.checkoutConcurrency} at a time`);
-      const rss = api.sampleRss();
-      const activity = sampleDatabaseActivity(monitor.activity);
-      const usage = cpuUsage(api);
-      const run = await checkoutAll(api.baseUrl, shoppers.checkout, options.checkoutConcurrency);
-      checkout.rssMb = rss.stop();
-      checkout.database = await activity.stop();
-      checkout.cpu = usage.stop(checkout.database.cpuSeconds, run.result.requests, run.result.seconds);
-      if (isMissingRouteOnly(run.result.statusCodes)) {
-        checkout.reason = 'not implemented yet: POST /api/checkout answered 404';
+    if (groups.has('cart') || groups.has('checkout') || groups.has('live')) {
+      const shoppers = await prepareShoppers(api, options, workload);
+      if (typeof shoppers === 'string') {
+        log(`cart and checkout: ${shoppers}`);
+        if (groups.has('cart')) measured.cart = [{ id: 'C1', name: CART_SCENARIO_NAME, request: 'GET /api/cart', status: 'unavailable', reason: shoppers }];
+        measured.checkout.reason = shoppers;
       } else {
-        checkout.status = 'measured';
-        checkout.result = run.result;
-        checkout.ordersPerSec = run.ordersPerSec;
-        checkout.serverErrors = run.serverErrors;
-        checkout.verification = await verifyCheckout(client, run, workload.checkoutProductIds, CHECKOUT_STOCK);
-        log(`checkout: ${run.ordersPerSec} orders/s, statuses ${JSON.stringify(run.result.statusCodes)}, verification ${checkout.verification.ok ? 'OK' : 'FAILED'}`);
+        measured.shoppers = shoppers;
+        if (groups.has('cart')) {
+          measured.cart.push(await measure(api, cartScenario(shoppers.cart.map((s) => s.token)), options, monitor));
+          measured.cart.push(await measure(api, addToCartScenario(shoppers.adding), options, monitor));
+        }
+        if (groups.has('checkout')) measured.checkout = await measureCheckout(api, client, shoppers.checkout, options, workload, monitor);
+        if (groups.has('live')) measured.live = await measureLive(api, catalog, measured.scenarios, shoppers.oneUnit, workload, options, monitor);
       }
     }
-    // Last: a storm of recomputations may keep PostgreSQL busy after the measurement ends.
-    const underWrites = await measureUnderWrites(api, catalog, workload, options, monitor);
-    return { scenarios, checkout, underWrites, maxRssMb: lifetimeRss.stop(), serverLog: { lines: api.logLineCount, first: api.firstLogLines } };
+    // After the live runs: a storm of recomputations may keep PostgreSQL busy after the measurement ends.
+    if (groups.has('edits')) measured.underWrites = await measureUnderWrites(api, catalog, workload, options, monitor);
+    // Last: 10,000 new products change every later catalog figure.
+    if (groups.has('import')) measured.bulkImport = await measureBulkImport(api, catalog, options);
+    return { ...measured, maxRssMb: lifetimeRss.stop(), serverLog: { lines: api.logLineCount, first: api.firstLogLines } };
   } finally {
     lifetimeRss.stop();
     await api.stop();
   }
+}
+
+function unmeasuredCheckout(options: BenchOptions): CheckoutReport {
+  return {
+    id: 'C3',
+    name: CHECKOUT_SCENARIO_NAME,
+    request: 'POST /api/checkout',
+    status: 'unavailable',
+    reason: options.groups.has('checkout') ? 'not measured' : 'not selected (--scenarios)',
+    shoppers: options.checkoutUsers,
+    concurrency: options.checkoutConcurrency,
+  };
+}
+
+const emptyWrites = (): LiveWriterResult => ({
+  scheduled: 0,
+  seconds: 0,
+  made: { create: 0, sellOut: 0, restock: 0, checkout: 0 },
+  failed: { create: 0, sellOut: 0, restock: 0, checkout: 0 },
+  skipped: 0,
+  failures: [],
+  probes: 0,
+  violations: 0,
+  violationSamples: [],
+  writeP99Ms: 0,
+});
+
+function addWrites(total: LiveWriterResult, run: LiveWriterResult): void {
+  total.scheduled += run.scheduled;
+  total.seconds = Math.round((total.seconds + run.seconds) * 100) / 100;
+  for (const kind of Object.keys(total.made) as (keyof LiveWriterResult['made'])[]) {
+    total.made[kind] += run.made[kind];
+    total.failed[kind] += run.failed[kind];
+  }
+  total.skipped += run.skipped;
+  total.failures.push(...run.failures.slice(0, Math.max(0, 20 - total.failures.length)));
+  total.probes += run.probes;
+  total.violations += run.violations;
+  total.violationSamples.push(...run.violationSamples.slice(0, Math.max(0, 20 - total.violationSamples.length)));
+  total.writeP99Ms = Math.max(total.writeP99Ms, run.writeP99Ms);
+}
+
+/**
+ * Issue 10: every catalog scenario again while the writer changes the catalog
+ * (through the API under measurement) and probes each change through it and
+ * through a second API instance on the same database.
+ */
+async function measureLive(
+  api: ServerProcess,
+  catalog: Scenario[],
+  quiet: ScenarioReport[],
+  oneUnit: OneUnitShopper[],
+  workload: Workload,
+  options: BenchOptions,
+  monitor: Monitor,
+): Promise<LiveReport> {
+  log('starting a second API instance for the exactness probes');
+  const second = await ServerProcess.start('second API', productionCommand(), apiEnvironment(options.databaseUrl), '/ready', SERVER_START_TIMEOUT_MS);
+  try {
+    const token = await adminToken(api.baseUrl, ADMIN.username, ADMIN.password);
+    const writer = await CatalogWriter.prepare(api.baseUrl, [api.baseUrl, second.baseUrl], token, options.changesPerSecond, workload.live, oneUnit);
+    const writes = emptyWrites();
+    const scenarios: ScenarioReport[] = [];
+    for (const base of catalog) {
+      const scenario = liveScenario(base, options.changesPerSecond);
+      const run = writer.start();
+      const report = await measure(api, scenario, options, monitor).finally(() => run.stop());
+      const liveWrites = await run.stop();
+      addWrites(writes, liveWrites);
+      log(`${scenario.id}: ${describeWrites(liveWrites)}`);
+      const quietRun = quiet.find((q) => q.id === base.id)?.result;
+      scenarios.push({
+        ...report,
+        quietId: base.id,
+        liveWrites,
+        ...(report.result && quietRun && quietRun.reqPerSec > 0 ? { ratioToQuiet: ratio(report.result.reqPerSec, quietRun.reqPerSec) } : {}),
+      });
+    }
+    return { changesPerSecond: options.changesPerSecond, readers: 2, scenarios, writes };
+  } finally {
+    await second.stop();
+  }
+}
+
+/**
+ * Issue 10: products created through the API as fast as it takes them while
+ * page 1 of the list (B1) and the common-word search (B4) are read, half of the
+ * connections each, for as long as the import runs.
+ */
+async function measureBulkImport(api: ServerProcess, catalog: Scenario[], options: BenchOptions): Promise<ImportReport> {
+  const report: ImportReport = { status: 'unavailable', concurrency: options.importConcurrency, reads: [] };
+  const token = await adminToken(api.baseUrl, ADMIN.username, ADMIN.password);
+  const readers = [catalog.find((s) => s.id === '1'), catalog.find((s) => s.id === '4')].filter((s) => s !== undefined);
+  const connections = Math.max(1, Math.floor(options.connections / readers.length));
+  log(`bulk import: ${options.importProducts} products by ${options.importConcurrency} admin clients while ${readers.length} reads run`);
+  const rss = api.sampleRss();
+  const importing = bulkImport(api.baseUrl, token, options.importProducts, options.importConcurrency, options.importSeconds);
+  const reads = await Promise.all(readers.map((scenario) => drive(api.baseUrl, scenario.shape, connections, { until: importing })));
+  const rssMb = rss.stop();
+  const run = await importing;
+  if (run.created === 0 && run.failures.every((f) => f.startsWith('404') || f.startsWith('405'))) {
+    return { ...report, reason: `not implemented yet: POST /api/products answered ${run.failures[0] ?? 'nothing'}` };
+  }
+  log(`bulk import: ${run.created} created in ${run.seconds} s (${run.productsPerSec}/s), ${run.failed} failed`);
+  report.status = 'measured';
+  report.run = run;
+  report.reads = readers.map((scenario, i) => {
+    const result = reads[i]!;
+    log(`B${scenario.id}. ${scenario.name}: ${result.reqPerSec} req/s, p99 ${result.p99Ms} ms, ${result.non2xx} non-2xx, ${result.errors} errors`);
+    return {
+      id: `B${scenario.id}`,
+      name: `${scenario.name}, during the import (${connections} conn.)`,
+      request: `GET ${scenario.shape.next().path}`,
+      status: 'measured',
+      result,
+      rssMb,
+    };
+  });
+  return report;
 }
 
 const EDITS_PER_SECOND = 1;
@@ -234,12 +449,9 @@ async function measureUnderWrites(api: ServerProcess, catalog: Scenario[], workl
   if (!edited) return [];
   const token = await adminToken(api.baseUrl, ADMIN.username, ADMIN.password);
   const reports: ScenarioReport[] = [];
-  const repeated = [
-    ['10', catalog.find((s) => s.id === '1')],
-    ['11', catalog.find((s) => s.id === '4')],
-  ] as const;
-  for (const [id, base] of repeated) {
+  for (const base of ['1', '4'].map((id) => catalog.find((s) => s.id === id))) {
     if (!base) continue;
+    const id = `E${base.id}`;
     const scenario: Scenario = { id, name: `${base.name}, ${EDITS_PER_SECOND} price edit/s`, shape: base.shape };
     let writer: PriceWriter;
     try {
@@ -294,10 +506,12 @@ async function bench(options: BenchOptions): Promise<BenchReport> {
     await checkSearchText(client);
     const workload = await prepareWorkload(client, CHECKOUT_PRODUCTS);
 
-    const reference = await measureReference(options, workload, monitor);
+    const catalogReference = options.groups.has('catalog') ? await measureReferenceCatalog(options, workload, monitor) : [];
     const api = await measureApi(client, options, workload, monitor);
+    const cartReference = options.groups.has('cart') && api.shoppers ? await measureReferenceCart(client, options, api.shoppers, monitor) : [];
+    const reference = [...catalogReference, ...cartReference];
     const scenarios = withReferenceRatios(api.scenarios, reference);
-    const catalogOnly = scenarios.filter((s) => s.referenceId !== undefined);
+    const cart = withReferenceRatios(api.cart, reference);
 
     return {
       generatedAt: new Date().toISOString(),
@@ -318,13 +532,26 @@ async function bench(options: BenchOptions): Promise<BenchReport> {
         searches: { common: workload.commonWord, rare: workload.rareWord, prefix: workload.prefix },
       },
       settings: { durationSeconds: options.duration, warmupSeconds: options.warmup, connections: options.connections },
+      groups: [...options.groups],
       reference,
       scenarios,
+      cart,
       checkout: api.checkout,
+      ...(api.live ? { live: api.live } : {}),
+      ...(api.bulkImport ? { bulkImport: api.bulkImport } : {}),
       underWrites: api.underWrites,
       maxServerRssMb: Math.round(api.maxRssMb),
       serverLog: api.serverLog,
-      targets: evaluateTargets(options.products, catalogOnly, api.checkout, api.maxRssMb),
+      targets: evaluateTargets({
+        products: options.products,
+        scenarios,
+        cart,
+        checkout: api.checkout,
+        ...(api.live ? { live: api.live } : {}),
+        ...(api.bulkImport ? { bulkImport: api.bulkImport } : {}),
+        maxRssMb: api.maxRssMb,
+        groups: options.groups,
+      }),
     };
   } finally {
     await client.end();

@@ -7,6 +7,8 @@ export interface Scenario {
   shape: RequestShape;
   /** The reference-server scenario that does the least possible version of this work. */
   referenceId?: string;
+  /** For a live scenario: the quiet one it is compared with. */
+  quietId?: string;
 }
 
 const get = (path: string): RequestShape => ({ method: 'GET', next: () => ({ path }) });
@@ -56,15 +58,54 @@ export function catalogScenarios(workload: Workload, products: number): Scenario
       shape: { method: 'GET', next: () => ({ path: `/api/products/${nextId()}` }) },
       referenceId: 'R1',
     },
+    { id: '8', name: 'inStock=true, newest', shape: get('/api/products?page=1&inStock=true'), referenceId: 'R1' },
   ];
 }
 
-export function cartScenario(tokens: string[]): Scenario {
+/** Scenario `base` again, measured while the catalog changes (issue 10): same requests, id prefixed with L. */
+export function liveScenario(base: Scenario, changesPerSecond: number): Scenario {
+  return { id: `L${base.id}`, name: `${base.name}, ${changesPerSecond} changes/s`, shape: base.shape, quietId: base.id };
+}
+
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/** GET /api/cart, cycling through signed-in users with 3-line carts: C1 on the API, RC1 on the reference. */
+export function cartScenario(tokens: string[], id = 'C1', referenceId: string | undefined = 'RC1'): Scenario {
   const nextToken = rotating(tokens);
   return {
-    id: '8',
-    name: `GET /api/cart (${tokens.length} users, 3 lines)`,
-    shape: { method: 'GET', next: () => ({ path: '/api/cart', headers: { authorization: `Bearer ${nextToken()}` } }) },
+    id,
+    name: `${id.startsWith('R') ? 'reference: ' : ''}GET /api/cart (${tokens.length} users, 3 lines)`,
+    shape: { method: 'GET', next: () => ({ path: '/api/cart', headers: bearer(nextToken()) }) },
+    ...(referenceId ? { referenceId } : {}),
+  };
+}
+
+export interface AddingShopper {
+  token: string;
+  /** The products this shopper adds in turn, one unit a request: its cart never holds more lines than these. */
+  productIds: string[];
+}
+
+/**
+ * POST /api/cart/items of one unit, cycling through shoppers and, per shopper,
+ * through its few products: carts keep a fixed number of lines (so every answer
+ * has the same size) and quantities grow slowly. C2 on the API, RC2 on the reference.
+ */
+export function addToCartScenario(shoppers: AddingShopper[], id = 'C2', referenceId: string | undefined = 'RC2'): Scenario {
+  let next = 0;
+  return {
+    id,
+    name: `${id.startsWith('R') ? 'reference: ' : ''}POST /api/cart/items (${shoppers.length} users, +1 unit)`,
+    shape: {
+      method: 'POST',
+      next: () => {
+        const shopper = shoppers[next % shoppers.length]!;
+        const productId = shopper.productIds[Math.floor(next / shoppers.length) % shopper.productIds.length]!;
+        next += 1;
+        return { path: '/api/cart/items', headers: bearer(shopper.token), body: JSON.stringify({ productId, quantity: 1 }) };
+      },
+    },
+    ...(referenceId ? { referenceId } : {}),
   };
 }
 

@@ -14,6 +14,7 @@ import type { HttpHarness, TestResponse } from './harness.js';
  * opened twice, the second ORM shares the first one's PGlite instance.
  */
 export interface SecondInstance {
+  baseUrl: string;
   request(path: string, init?: RequestInit & { token?: string; json?: unknown }): Promise<TestResponse>;
   close(): Promise<void>;
 }
@@ -33,6 +34,7 @@ export async function startSecondInstance(harness: HttpHarness): Promise<SecondI
   });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
+    baseUrl,
     async request(path, init = {}) {
       const headers = new Headers(init.headers);
       if (init.token) headers.set('Authorization', `Bearer ${init.token}`);
