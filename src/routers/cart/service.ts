@@ -6,7 +6,7 @@ import { insufficientStock, notFound, validationError } from '../../errors.js';
 import { fromCents } from '../../lib/money.js';
 import { assertPromoCodeUsable, currentDiscountCents } from '../promo-codes/redemption.js';
 import { isUuid } from '../shared/schemas.js';
-import { cartLines, openActiveCart } from './queries.js';
+import { cartLines, openActiveCart, readActiveCart, type CartHead, type CartLine } from './queries.js';
 import { MAX_CART_LINES, MAX_LINE_QUANTITY, type AddItemInput, type CartOutput, type UpdateItemInput } from './schemas.js';
 
 /** Who is asking and in which currency the answer is given. */
@@ -16,45 +16,47 @@ export interface CartScope {
 }
 
 /** The most one line may hold now (contract §5 `available`). */
-const lineLimit = (product: Product): number => Math.min(MAX_LINE_QUANTITY, product.stock);
+const lineLimit = (stock: number): number => Math.min(MAX_LINE_QUANTITY, stock);
 
-const subtotalCentsOf = (lines: CartItem[]): number =>
-  lines.reduce((sum, line) => sum + line.product.getEntity().priceCents * line.quantity, 0);
+const subtotalCentsOf = (lines: CartLine[]): number => lines.reduce((sum, line) => sum + line.priceCents * line.quantity, 0);
 
 /** Every §5 invariant is recomputed here, from current prices, stock and promo rules, on every response. */
-async function toCartOutput(em: Em, cart: Cart, scope: CartScope): Promise<CartOutput> {
-  const lines = await cartLines(em, cart.id);
+async function toCartOutput(em: Em, cart: CartHead, lines: CartLine[], scope: CartScope): Promise<CartOutput> {
   const subtotalCents = subtotalCentsOf(lines);
   const discountCents = cart.promoCode
     ? await currentDiscountCents(em, { code: cart.promoCode, userId: scope.userId, subtotalCents })
     : 0;
   return {
     id: cart.id,
-    items: lines.map((line) => {
-      const product = line.product.getEntity();
-      return {
-        id: line.id,
-        productId: product.id,
-        name: product.name,
-        imageUrl: product.imageUrl ?? null,
-        unitPrice: fromCents(product.priceCents),
-        quantity: line.quantity,
-        lineTotal: fromCents(product.priceCents * line.quantity),
-        available: lineLimit(product),
-      };
-    }),
+    items: lines.map((line) => ({
+      id: line.id,
+      productId: line.productId,
+      name: line.name,
+      imageUrl: line.imageUrl,
+      unitPrice: fromCents(line.priceCents),
+      quantity: line.quantity,
+      lineTotal: fromCents(line.priceCents * line.quantity),
+      available: lineLimit(line.stock),
+    })),
     itemCount: lines.reduce((sum, line) => sum + line.quantity, 0),
     subtotal: fromCents(subtotalCents),
     discount: fromCents(discountCents),
     total: fromCents(subtotalCents - discountCents),
     currency: scope.currency,
-    promoCode: cart.promoCode ?? null,
-    updatedAt: cart.updatedAt.toISOString(),
+    promoCode: cart.promoCode,
+    updatedAt: cart.updatedAt,
   };
 }
 
+/** A cart entity as a response shows it (after a change, read back inside its transaction). */
+const headOf = (cart: Cart): CartHead => ({ id: cart.id, promoCode: cart.promoCode ?? null, updatedAt: cart.updatedAt.toISOString() });
+
+/** One statement for a cart that exists; the first read of a new user's cart opens it. */
 export async function getCart(em: Em, scope: CartScope): Promise<CartOutput> {
-  return toCartOutput(em, await openActiveCart(em, scope.userId), scope);
+  const active = await readActiveCart(em, scope.userId);
+  if (active) return toCartOutput(em, active.cart, active.lines, scope);
+  const cart = await openActiveCart(em, scope.userId);
+  return toCartOutput(em, headOf(cart), await cartLines(em, cart.id), scope);
 }
 
 /**
@@ -69,14 +71,14 @@ function mutateCart(em: Em, scope: CartScope, change: (tem: Em, cart: Cart) => P
       await change(tem, cart);
       cart.updatedAt = new Date();
       await tem.flush();
-      return toCartOutput(tem, cart, scope);
+      return toCartOutput(tem, headOf(cart), await cartLines(tem, cart.id), scope);
     },
     { clear: true },
   );
 }
 
 function assertLineFits(product: Product, requested: number): void {
-  const available = lineLimit(product);
+  const available = lineLimit(product.stock);
   if (requested > available) throw insufficientStock([{ productId: product.id, requested, available }]);
 }
 

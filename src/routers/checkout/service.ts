@@ -3,7 +3,7 @@ import { DeadlockException, LockWaitTimeoutException } from '@mikro-orm/core';
 import { arrayLiteral } from '../../db/array-literal.js';
 import type { Em } from '../../db/orm.js';
 import type { Cart } from '../../entities/Cart.js';
-import type { CartItem } from '../../entities/CartItem.js';
+import type { CartLine } from '../cart/queries.js';
 import { Order } from '../../entities/Order.js';
 import type { PromoCode } from '../../entities/PromoCode.js';
 import { AppError, insufficientStock, type StockShortfall } from '../../errors.js';
@@ -82,7 +82,7 @@ function requestedPromoCode(input: CheckoutInput): string | undefined {
  * The row lock makes a second checkout of the same cart wait; once the first
  * commits, the cart is no longer active and the second finds nothing: CART_EMPTY.
  */
-async function lockCartWithLines(tem: Em, userId: string): Promise<{ cart: Cart; lines: CartItem[] }> {
+async function lockCartWithLines(tem: Em, userId: string): Promise<{ cart: Cart; lines: CartLine[] }> {
   const cart = await lockActiveCart(tem, userId);
   const lines = cart ? await cartLines(tem, cart.id) : [];
   if (!cart || lines.length === 0) throw new AppError('CART_EMPTY', 'The cart is empty');
@@ -104,16 +104,16 @@ interface LockedProduct {
  * that does not fit is reported, not just the first. Returns the products as
  * read under the locks: nobody can change their names and prices before commit.
  */
-async function reserveStock(tem: Em, lines: CartItem[]): Promise<Map<string, LockedProduct>> {
-  const ids = arrayLiteral(lines.map((line) => line.product.id));
+async function reserveStock(tem: Em, lines: CartLine[]): Promise<Map<string, LockedProduct>> {
+  const ids = arrayLiteral(lines.map((line) => line.productId));
   const locked = await tem.execute<LockedProduct[]>(
     `select id, name, price_cents, stock from product where id = any(?::uuid[]) and deleted_at is null order by id for update`,
     [ids],
   );
   const byId = new Map(locked.map((product) => [product.id, product]));
   const shortfalls: StockShortfall[] = lines.flatMap((line) => {
-    const available = byId.get(line.product.id)?.stock ?? 0;
-    return available < line.quantity ? [{ productId: line.product.id, requested: line.quantity, available }] : [];
+    const available = byId.get(line.productId)?.stock ?? 0;
+    return available < line.quantity ? [{ productId: line.productId, requested: line.quantity, available }] : [];
   });
   if (shortfalls.length > 0) throw insufficientStock(shortfalls);
   await tem.execute(
@@ -135,9 +135,9 @@ interface LineSnapshot {
 }
 
 /** The lines as the order records them: names and prices of the locked products. */
-function snapshotLines(lines: CartItem[], products: Map<string, LockedProduct>): LineSnapshot[] {
+function snapshotLines(lines: CartLine[], products: Map<string, LockedProduct>): LineSnapshot[] {
   return lines.map((line, position) => {
-    const product = products.get(line.product.id)!;
+    const product = products.get(line.productId)!;
     return {
       position,
       productId: product.id,
