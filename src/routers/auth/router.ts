@@ -5,13 +5,13 @@ import { login, signup, toUserOutput } from './service.js';
 
 export const authRouter = router({
   signup: publicProcedure
-    .meta({ openapi: { method: 'POST', path: '/api/auth/signup', tags: ['auth'], protect: false, summary: 'Create an account' }, successStatus: 201 })
+    .meta({ openapi: { method: 'POST', path: '/api/auth/signup', tags: ['auth'], protect: false, summary: 'Create an account' }, successStatus: 201, errors: ['USERNAME_TAKEN', 'RATE_LIMITED'] })
     .input(signupInput)
     .output(authOutput)
     .mutation(({ ctx, input }) => signup(ctx.em, ctx.config, input, ctx.clientAddress)),
 
   login: publicProcedure
-    .meta({ openapi: { method: 'POST', path: '/api/auth/login', tags: ['auth'], protect: false, summary: 'Sign in' } })
+    .meta({ openapi: { method: 'POST', path: '/api/auth/login', tags: ['auth'], protect: false, summary: 'Sign in' }, errors: ['INVALID_CREDENTIALS', 'RATE_LIMITED'] })
     .input(loginInput)
     .output(authOutput)
     .mutation(({ ctx, input }) => login(ctx.em, ctx.config, input, ctx.clientAddress)),

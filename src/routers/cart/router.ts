@@ -25,13 +25,13 @@ export const cartRouter = router({
     .mutation(({ ctx }) => clearCart(ctx.em, scopeOf(ctx))),
 
   addItem: protectedProcedure
-    .meta({ openapi: { method: 'POST', path: '/api/cart/items', tags, summary: 'Add a product (adds to an existing line)' } })
+    .meta({ openapi: { method: 'POST', path: '/api/cart/items', tags, summary: 'Add a product (adds to an existing line)' }, errors: ['NOT_FOUND', 'INSUFFICIENT_STOCK'] })
     .input(addItemInput)
     .output(cartOutput)
     .mutation(({ ctx, input }) => addItem(ctx.em, scopeOf(ctx), input)),
 
   applyPromoCode: protectedProcedure
-    .meta({ openapi: { method: 'POST', path: '/api/cart/promo-code', tags, summary: 'Apply a promo code, replacing any applied one' } })
+    .meta({ openapi: { method: 'POST', path: '/api/cart/promo-code', tags, summary: 'Apply a promo code, replacing any applied one' }, errors: ['PROMO_CODE_INVALID'] })
     .input(applyPromoCodeInput)
     .output(cartOutput)
     .mutation(({ ctx, input }) => applyPromoCode(ctx.em, scopeOf(ctx), input.code)),
@@ -43,7 +43,7 @@ export const cartRouter = router({
     .mutation(({ ctx }) => removePromoCode(ctx.em, scopeOf(ctx))),
 
   updateItem: protectedProcedure
-    .meta({ openapi: { method: 'PATCH', path: '/api/cart/items/{itemId}', tags, summary: "Set a line's quantity" } })
+    .meta({ openapi: { method: 'PATCH', path: '/api/cart/items/{itemId}', tags, summary: "Set a line's quantity" }, errors: ['INSUFFICIENT_STOCK'] })
     .input(updateItemInput)
     .output(cartOutput)
     .mutation(({ ctx, input }) => updateItem(ctx.em, scopeOf(ctx), input)),

@@ -16,6 +16,8 @@ export const checkoutRouter = router({
         responseHeaders: checkoutResponseHeaders,
       },
       successStatus: 201,
+      // In the contract's order of precedence when several hold.
+      errors: ['CART_EMPTY', 'INSUFFICIENT_STOCK', 'PROMO_CODE_INVALID', 'IDEMPOTENCY_KEY_REUSED'],
     })
     .input(checkoutInput)
     .output(orderOutput)

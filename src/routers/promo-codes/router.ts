@@ -29,7 +29,7 @@ export const promoCodesRouter = router({
     .query(async ({ ctx, input }) => toPromoCodeOutput(await getPromoCode(ctx.em, input.id), ctx.config.currency)),
 
   create: adminProcedure
-    .meta({ openapi: { method: 'POST', path: '/api/promo-codes', tags, summary: 'Create a promo code' }, successStatus: 201 })
+    .meta({ openapi: { method: 'POST', path: '/api/promo-codes', tags, summary: 'Create a promo code' }, successStatus: 201, errors: ['PROMO_CODE_TAKEN'] })
     .input(createPromoCodeInput)
     .output(promoCodeOutput)
     .mutation(async ({ ctx, input }) => {
