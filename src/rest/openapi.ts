@@ -146,6 +146,19 @@ function dropSafeIntegerBounds(node: unknown): void {
   Object.values(schema).forEach(dropSafeIntegerBounds);
 }
 
+type ZodDef = { type: string; innerType?: ZodLike; in?: ZodLike; catchall?: ZodLike };
+type ZodLike = { _zod: { def: ZodDef } };
+
+const inputOf = (procedure: unknown) => (procedure as { _def: { inputs: ZodLike[] } })._def.inputs[0];
+
+/** Whether an input object refuses keys it does not name (`z.strictObject`), looking through defaults and pipes. */
+function rejectsUnknownFields(schema: ZodLike | undefined): boolean {
+  const def = schema?._zod.def;
+  if (!def) return false;
+  if (def.type === 'object') return def.catchall?._zod.def.type === 'never';
+  return rejectsUnknownFields(def.innerType ?? def.in);
+}
+
 /** The contract errors a route can answer with: derived from how it is served, plus what its procedure declares. */
 function errorCodesOf(method: string, path: string, meta: ProcedureMeta, hasInput: boolean): Set<AppErrorCode> {
   const codes = new Set<AppErrorCode>();
@@ -223,7 +236,7 @@ export function buildOpenApiDocument(router: AnyTRPCRouter, opts: { version: str
   const schemas: Record<string, unknown> = Object.fromEntries(Object.entries(doc.components?.schemas ?? {}).filter(([name]) => !name.startsWith('error.')));
   const usedCodes = new Set<AppErrorCode>();
 
-  forEachOpenApiProcedure<ProcedureMeta>(router._def.procedures, ({ meta }) => {
+  forEachOpenApiProcedure<ProcedureMeta>(router._def.procedures, ({ meta, procedure }) => {
     const { method } = meta.openapi;
     const path = meta.openapi.path.replace(/^\/+/, '/');
     const operation = (doc.paths?.[path] as Record<string, Operation> | undefined)?.[method.toLowerCase()];
@@ -233,7 +246,7 @@ export function buildOpenApiDocument(router: AnyTRPCRouter, opts: { version: str
     const responses: Record<string, Response> = {};
     for (const [status, response] of success) {
       if (status === '200' && meta.successStatus === 204) responses['204'] = { description: 'No content', ...(response.headers ? { headers: response.headers } : {}) };
-      else if (status === '200' && meta.successStatus === 201) responses['201'] = { ...response, description: 'Created' };
+      else if (status === '200' && meta.successStatus === 201) responses['201'] = { ...response, description: meta.openapi.successDescription ?? 'Created' };
       else responses[status] = response;
     }
     // A malformed path id is a 404, never a 400: only other parameters and bodies can fail validation.
@@ -241,6 +254,10 @@ export function buildOpenApiDocument(router: AnyTRPCRouter, opts: { version: str
     const codes = errorCodesOf(method, path, meta, hasInput);
     for (const code of codes) usedCodes.add(code);
     operation.responses = { ...responses, ...errorResponses(codes, firstRequiredField(operation)) };
+
+    const body = (operation.requestBody as { content?: Record<string, { schema?: Record<string, unknown> }> } | undefined)?.content?.['application/json']?.schema;
+    // The generator rebuilds a refined body object without its strictness: the document says what the schema does.
+    if (body) body.additionalProperties = !rejectsUnknownFields(inputOf(procedure));
 
     // The generator rebuilds optional parameters around their schema, so a description stays on the schema only.
     for (const parameter of operation.parameters ?? []) parameter.description ??= parameter.schema?.description;

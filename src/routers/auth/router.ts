@@ -5,7 +5,19 @@ import { login, signup, toUserOutput } from './service.js';
 
 export const authRouter = router({
   signup: publicProcedure
-    .meta({ openapi: { method: 'POST', path: '/api/auth/signup', tags: ['auth'], protect: false, summary: 'Create an account' }, successStatus: 201, errors: ['USERNAME_TAKEN', 'RATE_LIMITED'] })
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/api/auth/signup',
+        tags: ['auth'],
+        protect: false,
+        summary: 'Create an account',
+        // The contract gives signup no Location: the account is read back at GET /api/auth/me with the returned token.
+        successDescription: 'Account created and signed in; no Location header (read it at GET /api/auth/me with the token)',
+      },
+      successStatus: 201,
+      errors: ['USERNAME_TAKEN', 'RATE_LIMITED'],
+    })
     .input(signupInput)
     .output(authOutput)
     .mutation(({ ctx, input }) => signup(ctx.em, ctx.config, input, ctx.clientAddress)),

@@ -18,7 +18,7 @@ const lineQuantity = z
 
 export const addItemInput = z.strictObject({
   /** Opaque: a malformed id is simply an unknown product (404). */
-  productId: z.string(),
+  productId: z.string().meta({ format: 'uuid' }),
   quantity: lineQuantity.default(1),
 });
 

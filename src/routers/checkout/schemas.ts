@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { createdHeaders } from '../shared/schemas.js';
 
 /**
  * The body is optional: REST turns an absent body into `{}`, a tRPC client may
@@ -25,9 +26,8 @@ export const checkoutRequestHeaders = z.object({
   'Idempotency-Key': idempotencyKeyHeader.optional().describe('Retries with the same key and body replay the original order'),
 });
 
-export const checkoutResponseHeaders = z.object({
-  Location: z.string().describe('/api/orders/{id}'),
-  'Idempotent-Replayed': z.literal('true').optional().describe('Present when the response is a replay'),
+export const checkoutResponseHeaders = createdHeaders('/api/orders/{id}').extend({
+  'Idempotent-Replayed': z.literal('true').optional().describe('`true` when this is the replay of an earlier checkout with the same Idempotency-Key; absent otherwise'),
 });
 
 export type CheckoutInput = z.infer<typeof checkoutInput>;

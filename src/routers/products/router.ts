@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { adminProcedure, publicProcedure, router } from '../../trpc.js';
-import type { Page } from '../shared/schemas.js';
+import { createdHeaders, type Page } from '../shared/schemas.js';
 import type { ProductRecord } from './queries.js';
 import {
   createProductInput,
@@ -49,7 +49,10 @@ export const productsRouter = router({
     .query(async ({ ctx, input }) => toProductOutput(await getProduct(ctx.em, input.id), ctx.config.currency)),
 
   create: adminProcedure
-    .meta({ openapi: { method: 'POST', path: '/api/products', tags, summary: 'Create a product (admin)' }, successStatus: 201 })
+    .meta({
+      openapi: { method: 'POST', path: '/api/products', tags, summary: 'Create a product (admin)', responseHeaders: createdHeaders('/api/products/{id}') },
+      successStatus: 201,
+    })
     .input(createProductInput)
     .output(productOutput)
     .mutation(async ({ ctx, input }) => {

@@ -31,6 +31,7 @@ const optionalTrimmedText = (max: number) =>
 
 const httpUrl = z
   .string()
+  .meta({ format: 'uri', description: 'An http(s) URL' })
   .max(2000, 'Must be at most 2000 characters')
   .refine((value) => {
     if (!/^https?:\/\/\S+$/i.test(value) || !URL.canParse(value)) return false;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { adminProcedure, router } from '../../trpc.js';
+import { createdHeaders } from '../shared/schemas.js';
 import {
   createPromoCodeInput,
   listPromoCodesInput,
@@ -29,7 +30,11 @@ export const promoCodesRouter = router({
     .query(async ({ ctx, input }) => toPromoCodeOutput(await getPromoCode(ctx.em, input.id), ctx.config.currency)),
 
   create: adminProcedure
-    .meta({ openapi: { method: 'POST', path: '/api/promo-codes', tags, summary: 'Create a promo code' }, successStatus: 201, errors: ['PROMO_CODE_TAKEN'] })
+    .meta({
+      openapi: { method: 'POST', path: '/api/promo-codes', tags, summary: 'Create a promo code', responseHeaders: createdHeaders('/api/promo-codes/{id}') },
+      successStatus: 201,
+      errors: ['PROMO_CODE_TAKEN'],
+    })
     .input(createPromoCodeInput)
     .output(promoCodeOutput)
     .mutation(async ({ ctx, input }) => {

@@ -54,7 +54,10 @@ const LATEST_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
 
 const offsetDateTime = z
   .string()
-  .describe('ISO 8601 date-time with an offset, e.g. 2026-12-31T23:59:59+02:00; in UTC between years 0001 and 9999')
+  .meta({
+    format: 'date-time',
+    description: 'ISO 8601 date-time with an offset, e.g. 2026-12-31T23:59:59+02:00, to the millisecond; in UTC between years 0001 and 9999',
+  })
   .transform((text, ctx) => {
     const date = parseOffsetDateTime(text.trim());
     if (!date) {
