@@ -133,6 +133,16 @@ const ERROR_HEADERS: Partial<Record<AppErrorCode, Record<string, unknown>>> = {
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
+/** The document's tags, in the order a client meets them. */
+const TAGS: Record<string, string> = {
+  auth: 'Accounts and access tokens: sign up or log in, then send `Authorization: Bearer <accessToken>`.',
+  products: 'The catalog: public reads, admin writes.',
+  cart: "The signed-in user's one active cart; totals always computed from current prices.",
+  checkout: 'Turns the cart into an order in one atomic step.',
+  orders: "The signed-in user's order history (snapshots taken at checkout).",
+  'promo-codes': 'Admin management of promo codes and their limits.',
+};
+
 /**
  * zod writes ±2^53 as the bounds of every `int()`: not a limit anyone needs told,
  * and Swagger UI shows it as the example value. Real bounds are stated in the schemas.
@@ -147,7 +157,7 @@ function dropSafeIntegerBounds(node: unknown): void {
 }
 
 type ZodDef = { type: string; innerType?: ZodLike; in?: ZodLike; catchall?: ZodLike };
-type ZodLike = { _zod: { def: ZodDef } };
+type ZodLike = { _zod: { def: ZodDef }; meta?: () => { examples?: unknown } | undefined };
 
 const inputOf = (procedure: unknown) => (procedure as { _def: { inputs: ZodLike[] } })._def.inputs[0];
 
@@ -230,6 +240,7 @@ export function buildOpenApiDocument(router: AnyTRPCRouter, opts: { version: str
     openApiVersion: '3.1.0',
     securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
   });
+  doc.tags = Object.entries(TAGS).map(([name, description]) => ({ name, description }));
   // The base URL is the server root: every path already starts with /api.
   doc.servers = [{ url: '/' }];
   // The generator's own error schemas (`error.BAD_REQUEST`, …) are replaced by the contract envelope below.
@@ -255,9 +266,14 @@ export function buildOpenApiDocument(router: AnyTRPCRouter, opts: { version: str
     for (const code of codes) usedCodes.add(code);
     operation.responses = { ...responses, ...errorResponses(codes, firstRequiredField(operation)) };
 
-    const body = (operation.requestBody as { content?: Record<string, { schema?: Record<string, unknown> }> } | undefined)?.content?.['application/json']?.schema;
-    // The generator rebuilds a refined body object without its strictness: the document says what the schema does.
-    if (body) body.additionalProperties = !rejectsUnknownFields(inputOf(procedure));
+    const media = (operation.requestBody as { content?: Record<string, { schema?: Record<string, unknown>; example?: unknown }> } | undefined)?.content?.['application/json'];
+    if (media?.schema) {
+      // The generator rebuilds a refined body object without its strictness: the document says what the schema does.
+      media.schema.additionalProperties = !rejectsUnknownFields(inputOf(procedure));
+      // JSON Schema's input side drops the examples of a schema with transforms; Swagger UI prefills this one.
+      const [example] = (inputOf(procedure)?.meta?.()?.examples as unknown[] | undefined) ?? [];
+      if (example !== undefined) media.example = example;
+    }
 
     // The generator rebuilds optional parameters around their schema, so a description stays on the schema only.
     for (const parameter of operation.parameters ?? []) parameter.description ??= parameter.schema?.description;

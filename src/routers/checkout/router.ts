@@ -11,7 +11,7 @@ export const checkoutRouter = router({
         method: 'POST',
         path: '/api/checkout',
         tags: ['checkout'],
-        summary: 'Place an order from the cart',
+        summary: 'Place an order from the cart', description: 'One atomic step: stock is taken, the promo code redeemed and the cart emptied, or nothing changes. Send an Idempotency-Key to retry safely.',
         requestHeaders: checkoutRequestHeaders,
         responseHeaders: checkoutResponseHeaders,
       },

@@ -15,7 +15,8 @@ export const checkoutInput = z
       .optional()
       .describe('Overrides the code applied to the cart; null or absent uses the cart\'s code'),
   })
-  .default({});
+  .default({})
+  .meta({ examples: [{ promoCode: null }] });
 
 /** 1–255 visible ASCII characters (contract §6). */
 export const idempotencyKeyHeader = z
