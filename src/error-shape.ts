@@ -7,7 +7,7 @@ import type { AppError, AppErrorCode, FieldIssue, PromoCodeInvalidReason, StockS
  */
 
 /** `details` of the codes that carry some (contract §2); every other code carries none. */
-interface DetailsByCode {
+export interface DetailsByCode {
   /** Absent only when tRPC itself rejects a request without naming a field. */
   VALIDATION_ERROR: FieldIssue[] | undefined;
   INSUFFICIENT_STOCK: StockShortfall[];

@@ -76,6 +76,9 @@ const PROMO_REASON_MESSAGES: Record<PromoCodeInvalidReason, string> = {
   min_subtotal_not_met: 'Cart subtotal is below the promo code minimum',
 };
 
+/** In the contract's order of precedence (§2): when several hold, the first answers. */
+export const PROMO_CODE_INVALID_REASONS = Object.keys(PROMO_REASON_MESSAGES) as PromoCodeInvalidReason[];
+
 export const promoCodeInvalid = (reason: PromoCodeInvalidReason) =>
   new AppError('PROMO_CODE_INVALID', PROMO_REASON_MESSAGES[reason], { reason });
 

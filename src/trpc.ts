@@ -4,7 +4,7 @@ import { requestScope, type Context } from './context/context.js';
 import { authenticate } from './context/auth.js';
 import { toAppError, toTrpcError } from './error-mapping.js';
 import { errorDetails, type ApiErrorShape } from './error-shape.js';
-import { forbidden, validationError } from './errors.js';
+import { forbidden, validationError, type AppErrorCode } from './errors.js';
 import { illFormedInput } from './lib/input-text.js';
 
 export interface ProcedureMeta extends OpenApiMeta {
@@ -12,6 +12,12 @@ export interface ProcedureMeta extends OpenApiMeta {
   successStatus?: 201 | 204;
   /** Who may call the procedure; set by the builders below, read by the OpenAPI document. */
   access?: 'public' | 'user' | 'admin';
+  /**
+   * The contract errors this procedure answers with besides those its serving
+   * implies (auth, validation, 404 for a path id, 413/415 for a body, 500/503),
+   * which the OpenAPI document derives by itself.
+   */
+  errors?: AppErrorCode[];
 }
 
 /**

@@ -21,12 +21,16 @@ export const passwordSchema = z.string().refine((password) => password.isWellFor
   { message: 'Must be 8 to 72 bytes of UTF-8' },
 );
 
-export const signupInput = z.strictObject({ username: usernameSchema, password: passwordSchema });
+export const signupInput = z
+  .strictObject({ username: usernameSchema, password: passwordSchema })
+  .meta({ examples: [{ username: 'ada', password: 'correct horse battery' }] });
 
-export const loginInput = z.strictObject({
-  username: z.string().trim().min(1, 'Required').max(256, 'Must be at most 256 characters'),
-  password: z.string().min(1, 'Required').max(256, 'Must be at most 256 characters'),
-});
+export const loginInput = z
+  .strictObject({
+    username: z.string().trim().min(1, 'Required').max(256, 'Must be at most 256 characters'),
+    password: z.string().min(1, 'Required').max(256, 'Must be at most 256 characters'),
+  })
+  .meta({ examples: [{ username: 'ada', password: 'correct horse battery' }] });
 
 export const userOutput = z
   .object({
@@ -35,7 +39,7 @@ export const userOutput = z
     role: z.enum(['customer', 'admin']),
     createdAt: isoTimestamp,
   })
-  .meta({ id: 'User' });
+  .meta({ id: 'User', examples: [{ id: '3f1c9a52-7d2e-4b8a-9c41-6e0d5b7a2f13', username: 'ada', role: 'customer', createdAt: '2026-11-24T10:00:00.000Z' }] });
 
 export const authOutput = z
   .object({
@@ -44,7 +48,17 @@ export const authOutput = z
     expiresIn: outputInteger({ minimum: 60, maximum: 604_800 }).describe('Seconds until the token expires'),
     user: userOutput,
   })
-  .meta({ id: 'AuthSession' });
+  .meta({
+    id: 'AuthSession',
+    examples: [
+      {
+        accessToken: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIzZjFjOWE1MiIsInJvbGUiOiJjdXN0b21lciJ9.c2lnbmF0dXJl',
+        tokenType: 'Bearer',
+        expiresIn: 3600,
+        user: { id: '3f1c9a52-7d2e-4b8a-9c41-6e0d5b7a2f13', username: 'ada', role: 'customer', createdAt: '2026-11-24T10:00:00.000Z' },
+      },
+    ],
+  });
 
 export type SignupInput = z.infer<typeof signupInput>;
 export type LoginInput = z.infer<typeof loginInput>;

@@ -11,11 +11,13 @@ export const checkoutRouter = router({
         method: 'POST',
         path: '/api/checkout',
         tags: ['checkout'],
-        summary: 'Place an order from the cart',
+        summary: 'Place an order from the cart', description: 'One atomic step: stock is taken, the promo code redeemed and the cart emptied, or nothing changes. Send an Idempotency-Key to retry safely.',
         requestHeaders: checkoutRequestHeaders,
         responseHeaders: checkoutResponseHeaders,
       },
       successStatus: 201,
+      // In the contract's order of precedence when several hold.
+      errors: ['CART_EMPTY', 'INSUFFICIENT_STOCK', 'PROMO_CODE_INVALID', 'IDEMPOTENCY_KEY_REUSED'],
     })
     .input(checkoutInput)
     .output(orderOutput)

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { createdHeaders } from '../shared/schemas.js';
 
 /**
  * The body is optional: REST turns an absent body into `{}`, a tRPC client may
@@ -14,7 +15,8 @@ export const checkoutInput = z
       .optional()
       .describe('Overrides the code applied to the cart; null or absent uses the cart\'s code'),
   })
-  .default({});
+  .default({})
+  .meta({ examples: [{ promoCode: null }] });
 
 /** 1–255 visible ASCII characters (contract §6). */
 export const idempotencyKeyHeader = z
@@ -25,9 +27,8 @@ export const checkoutRequestHeaders = z.object({
   'Idempotency-Key': idempotencyKeyHeader.optional().describe('Retries with the same key and body replay the original order'),
 });
 
-export const checkoutResponseHeaders = z.object({
-  Location: z.string().describe('/api/orders/{id}'),
-  'Idempotent-Replayed': z.literal('true').optional().describe('Present when the response is a replay'),
+export const checkoutResponseHeaders = createdHeaders('/api/orders/{id}').extend({
+  'Idempotent-Replayed': z.literal('true').optional().describe('`true` when this is the replay of an earlier checkout with the same Idempotency-Key; absent otherwise'),
 });
 
 export type CheckoutInput = z.infer<typeof checkoutInput>;

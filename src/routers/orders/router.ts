@@ -6,7 +6,7 @@ const tags = ['orders'];
 
 export const ordersRouter = router({
   list: protectedProcedure
-    .meta({ openapi: { method: 'GET', path: '/api/orders', tags, summary: 'Your orders, newest first' } })
+    .meta({ openapi: { method: 'GET', path: '/api/orders', tags, summary: 'Your orders, newest first', description: 'Paginated; each order is a snapshot taken at checkout.' } })
     .input(listOrdersInput)
     .output(orderPageOutput)
     .query(async ({ ctx, input }) => {
@@ -15,7 +15,7 @@ export const ordersRouter = router({
     }),
 
   byId: protectedProcedure
-    .meta({ openapi: { method: 'GET', path: '/api/orders/{id}', tags, summary: 'One of your orders' } })
+    .meta({ openapi: { method: 'GET', path: '/api/orders/{id}', tags, summary: 'One of your orders', description: 'Another user\'s order is a 404.' } })
     .input(orderIdInput)
     .output(orderOutput)
     .query(async ({ ctx, input }) => toOrderOutput(await getOrder(ctx.em, ctx.user.id, input.id))),

@@ -31,6 +31,7 @@ const optionalTrimmedText = (max: number) =>
 
 const httpUrl = z
   .string()
+  .meta({ format: 'uri', description: 'An http(s) URL' })
   .max(2000, 'Must be at most 2000 characters')
   .refine((value) => {
     if (!/^https?:\/\/\S+$/i.test(value) || !URL.canParse(value)) return false;
@@ -57,12 +58,27 @@ const productFields = {
   attributes: attributesInput.default({}),
 };
 
-export const createProductInput = z.strictObject({ ...productFields, stock: stockInput.default(0) });
+/** What a product body looks like (the contract's example): valid for POST and PUT alike. */
+const productBodyExample = {
+  name: 'Trail Running Shoe',
+  description: 'Light shoe with a grippy sole.',
+  price: 89.99,
+  imageUrl: 'https://example.com/img/shoe.jpg',
+  category: 'footwear',
+  stock: 25,
+  attributes: { brand: 'Kestrel', color: 'blue', waterproof: true },
+};
+
+export const createProductInput = z.strictObject({ ...productFields, stock: stockInput.default(0) }).meta({ examples: [productBodyExample] });
+
+const productIdParam = idParam.describe('Id of the product');
 
 /** PUT replaces every editable field: omitted optional fields reset to their defaults, stock is required. */
-export const updateProductInput = z.strictObject({ id: idParam, ...productFields, stock: stockInput });
+export const updateProductInput = z
+  .strictObject({ id: productIdParam, ...productFields, stock: stockInput })
+  .meta({ examples: [productBodyExample] });
 
-export const productIdInput = z.object({ id: idParam });
+export const productIdInput = z.object({ id: productIdParam });
 
 export const PRODUCT_SORTS = ['newest', 'price_asc', 'price_desc', 'name_asc'] as const;
 export type ProductSort = (typeof PRODUCT_SORTS)[number];
@@ -132,7 +148,18 @@ export const productOutput = z
     createdAt: isoTimestamp,
     updatedAt: isoTimestamp,
   })
-  .meta({ id: 'Product' });
+  .meta({
+    id: 'Product',
+    examples: [
+      {
+        id: '0b7e4f0e-4d1a-4c55-9a57-3f6f2b1c8d21',
+        ...productBodyExample,
+        currency: 'EUR',
+        createdAt: '2026-11-24T10:00:00.000Z',
+        updatedAt: '2026-11-24T10:00:00.000Z',
+      },
+    ],
+  });
 
 export const productPageOutput = pageOf(productOutput, 'ProductPage');
 

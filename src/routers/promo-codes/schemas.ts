@@ -54,7 +54,10 @@ const LATEST_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
 
 const offsetDateTime = z
   .string()
-  .describe('ISO 8601 date-time with an offset, e.g. 2026-12-31T23:59:59+02:00; in UTC between years 0001 and 9999')
+  .meta({
+    format: 'date-time',
+    description: 'ISO 8601 date-time with an offset, e.g. 2026-12-31T23:59:59+02:00, to the millisecond; in UTC between years 0001 and 9999',
+  })
   .transform((text, ctx) => {
     const date = parseOffsetDateTime(text.trim());
     if (!date) {
@@ -120,21 +123,29 @@ export const createPromoCodeInput = z
     maxRedemptions: maxRedemptions.default(null),
     minSubtotal: minSubtotal.default(0),
   })
-  .check(valueFitsType, windowInOrder);
+  .check(valueFitsType, windowInOrder)
+  .meta({
+    examples: [
+      { code: 'SAVE10', type: 'percent', value: 10, active: true, startsAt: null, expiresAt: '2030-12-31T23:59:59.000Z', maxRedemptions: 100, minSubtotal: 0 },
+    ],
+  });
 
 /** `code`, `type` and `value` are fixed at creation, so the strict object rejects them as unknown fields. */
+const promoCodeIdParam = idParam.describe('Id of the promo code');
+
 export const updatePromoCodeInput = z
   .strictObject({
-    id: idParam,
+    id: promoCodeIdParam,
     active: z.boolean().optional(),
     startsAt: windowBound.optional(),
     expiresAt: windowBound.optional(),
     maxRedemptions: maxRedemptions.optional(),
     minSubtotal: minSubtotal.optional(),
   })
-  .check(windowInOrder);
+  .check(windowInOrder)
+  .meta({ examples: [{ active: false, maxRedemptions: 200 }] });
 
-export const promoCodeIdInput = z.object({ id: idParam });
+export const promoCodeIdInput = z.object({ id: promoCodeIdParam });
 
 export const listPromoCodesInput = z.object(pagination);
 
@@ -153,7 +164,25 @@ export const promoCodeOutput = z
     currency: z.string(),
     createdAt: isoTimestamp,
   })
-  .meta({ id: 'PromoCode' });
+  .meta({
+    id: 'PromoCode',
+    examples: [
+      {
+        id: '7e9a1c3b-5d7f-4e2a-8b6c-0d1e2f3a4b5c',
+        code: 'SAVE10',
+        type: 'percent',
+        value: 10,
+        active: true,
+        startsAt: null,
+        expiresAt: '2030-12-31T23:59:59.000Z',
+        maxRedemptions: 100,
+        redemptions: 3,
+        minSubtotal: 0,
+        currency: 'EUR',
+        createdAt: '2026-11-24T10:00:00.000Z',
+      },
+    ],
+  });
 
 export const promoCodePageOutput = pageOf(promoCodeOutput, 'PromoCodePage');
 

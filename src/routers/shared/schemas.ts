@@ -135,8 +135,12 @@ export const moneyInput = (opts: { min?: number; exclusiveMin?: boolean; max: nu
     })
     .refine((v) => v <= opts.max, `Must be at most ${opts.max}`);
 
-/** Path ids are opaque strings; a malformed one is simply "not found" (contract §1). */
-export const idParam = z.string();
+/** Path ids are opaque strings; a malformed one is simply "not found" (contract §1). Valid ones are UUIDs. */
+export const idParam = z.string().meta({ format: 'uuid' });
+
+/** The response headers of a 201: where the created resource is read (`/api/products/{id}`). */
+export const createdHeaders = (template: string) =>
+  z.object({ Location: z.string().describe(`${template}: where the created resource is read`) });
 
 export const isoTimestamp = z.string().meta({ format: 'date-time', description: 'ISO 8601 UTC timestamp with milliseconds' });
 
