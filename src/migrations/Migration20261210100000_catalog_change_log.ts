@@ -4,14 +4,15 @@ import { Migration } from '@mikro-orm/migrations';
 const LOGGED_COLUMNS = `"id", "name", "category", "price_cents", "stock", "search_vector", "created_at"`;
 
 /**
- * Rows logged per statement beyond which one `reset` row is logged instead (a
- * bulk load): every cached figure older than it is then recounted once, which
- * is cheaper than replaying that many changes.
+ * Defaults of the log's two settings, kept in `catalog_state` (tests lower them):
+ * - `change_log_bulk_rows`: rows changed by one statement beyond which one `reset` row is logged
+ *   instead (a bulk load): every cached figure older than it is then recounted once, which is
+ *   cheaper than replaying that many changes;
+ * - `change_log_keep`: log rows kept by pruning (about 2 per change; a reader recounts anyway past
+ *   10,000 rows since its figure, MAX_REPLAYED_CHANGES); writers prune every keep / 20 rows.
  */
-const LARGE_STATEMENT_ROWS = 10_000;
-/** Log rows kept by pruning (about 2 per change), and how many more are added before the next prune. */
-const KEPT_ROWS = 20_000;
-const PRUNE_EVERY_ROWS = 1_000;
+const BULK_ROWS = 10_000;
+const KEEP_ROWS = 20_000;
 
 /**
  * Replaces the single catalog version (bumped by any change, so every cached
@@ -61,11 +62,14 @@ export class Migration20261210100000_catalog_change_log extends Migration {
     // Cached figures read at a snapshot whose xmin is below `change_log_pruned_below` may miss pruned rows: recounted.
     this.addSql(`alter table "catalog_state"
       add column "change_log_pruned_below" xid8 not null default '0',
-      add column "change_log_next_prune" bigint not null default ${PRUNE_EVERY_ROWS};`);
+      add column "change_log_next_prune" bigint not null default 0,
+      add column "change_log_keep" bigint not null default ${KEEP_ROWS} check ("change_log_keep" >= 0),
+      add column "change_log_bulk_rows" bigint not null default ${BULK_ROWS} check ("change_log_bulk_rows" >= 0);`);
 
-    // Rows whose xid is below the horizon go; the horizon is at most the xmin of the pruning
-    // transaction's snapshot, so no row of a transaction still running is expected gone. A writer that
-    // finds another prune under way (the state row locked until that transaction ends) skips instead of
+    // Rows whose xid is below the horizon go (the oldest kept row's xid; with nothing kept, every
+    // transaction's that has started). Any horizon is safe: a cached snapshot that did not see a pruned row
+    // has an xmin at or below that row's xid, so below the horizon, and is recounted. A writer that finds
+    // another prune under way (the state row locked until that transaction ends) skips instead of
     // waiting: it may hold product locks, and waiting there could deadlock.
     this.addSql(`create function "prune_catalog_changes"(kept_rows bigint) returns void language plpgsql as $$
       declare
@@ -76,23 +80,27 @@ export class Migration20261210100000_catalog_change_log extends Migration {
         if not found then return; end if;
         select max("seq") into newest from "catalog_change";
         select "xid" into horizon from "catalog_change" where "seq" > newest - kept_rows order by "seq" limit 1;
-        horizon := least(coalesce(horizon, pg_snapshot_xmin(pg_current_snapshot())), pg_snapshot_xmin(pg_current_snapshot()));
+        horizon := coalesce(horizon, pg_snapshot_xmax(pg_current_snapshot()));
         delete from "catalog_change" where "xid" < horizon;
         update "catalog_state" set
           "change_log_pruned_below" = greatest("change_log_pruned_below", horizon),
-          "change_log_next_prune" = coalesce(newest, 0) + ${PRUNE_EVERY_ROWS};
+          "change_log_next_prune" = coalesce(newest, 0) + greatest("change_log_keep" / 20, 1);
       end $$;`);
     this.addSql(`create function "prune_catalog_changes_when_due"() returns void language plpgsql as $$
+      declare
+        state record;
       begin
-        if (select "change_log_next_prune" from "catalog_state") <= (select max("seq") from "catalog_change") then
-          perform "prune_catalog_changes"(${KEPT_ROWS});
+        select "change_log_next_prune", "change_log_keep" into state from "catalog_state";
+        if state."change_log_next_prune" <= (select max("seq") from "catalog_change") then
+          perform "prune_catalog_changes"(state."change_log_keep");
         end if;
       end $$;`);
 
     // Inserts and deletes: one statement-level trigger each, so a bulk load logs with one INSERT … SELECT.
     this.addSql(`create function "log_catalog_rows_added"() returns trigger language plpgsql as $$
       begin
-        if (select count(*) from (select from "added" limit ${LARGE_STATEMENT_ROWS + 1}) big) > ${LARGE_STATEMENT_ROWS} then
+        if (select count(*) from (select from "added" limit (select "change_log_bulk_rows" + 1 from "catalog_state")) big)
+            > (select "change_log_bulk_rows" from "catalog_state") then
           insert into "catalog_change" ("reset") values (true);
         else
           insert into "catalog_change" ("sign", ${LOGGED_COLUMNS})
@@ -103,7 +111,8 @@ export class Migration20261210100000_catalog_change_log extends Migration {
       end $$;`);
     this.addSql(`create function "log_catalog_rows_removed"() returns trigger language plpgsql as $$
       begin
-        if (select count(*) from (select from "removed" limit ${LARGE_STATEMENT_ROWS + 1}) big) > ${LARGE_STATEMENT_ROWS} then
+        if (select count(*) from (select from "removed" limit (select "change_log_bulk_rows" + 1 from "catalog_state")) big)
+            > (select "change_log_bulk_rows" from "catalog_state") then
           insert into "catalog_change" ("reset") values (true);
         else
           insert into "catalog_change" ("sign", ${LOGGED_COLUMNS})
