@@ -9,7 +9,7 @@ const LOGGED_COLUMNS = `"id", "name", "category", "price_cents", "stock", "searc
  *   instead (a bulk load): every cached figure older than it is then recounted once, which is
  *   cheaper than replaying that many changes;
  * - `change_log_keep`: log rows kept by pruning (about 2 per change; a reader recounts anyway past
- *   10,000 rows since its figure, MAX_REPLAYED_CHANGES); writers prune every keep / 20 rows.
+ *   5,000 rows since its figure, MAX_REPLAYED_CHANGES); writers prune every keep / 20 rows.
  */
 const BULK_ROWS = 10_000;
 const KEEP_ROWS = 20_000;
@@ -62,7 +62,7 @@ export class Migration20261210100000_catalog_change_log extends Migration {
     // Cached figures read at a snapshot whose xmin is below `change_log_pruned_below` may miss pruned rows: recounted.
     this.addSql(`alter table "catalog_state"
       add column "change_log_pruned_below" xid8 not null default '0',
-      add column "change_log_next_prune" bigint not null default 0,
+      add column "change_log_next_prune" bigint not null default ${KEEP_ROWS / 20},
       add column "change_log_keep" bigint not null default ${KEEP_ROWS} check ("change_log_keep" >= 0),
       add column "change_log_bulk_rows" bigint not null default ${BULK_ROWS} check ("change_log_bulk_rows" >= 0);`);
 

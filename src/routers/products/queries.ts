@@ -171,7 +171,7 @@ const toRecord = (row: ProductRow): ProductRecord => ({
  * Beyond this many log rows since a cached figure, recounting is cheaper than
  * replaying them (and the log may be pruned meanwhile anyway).
  */
-export const MAX_REPLAYED_CHANGES = 10_000;
+export const MAX_REPLAYED_CHANGES = 5_000;
 
 /** A figure as of a snapshot: `snapshot` is pg_current_snapshot() as text, read in the same statement. */
 export interface AtSnapshot {
@@ -194,11 +194,19 @@ const changesSince = (since: AtSnapshot): Fragment => sql`
       and not pg_visible_in_snapshot(c.xid, ${since.snapshot}::pg_snapshot)
     limit ${MAX_REPLAYED_CHANGES + 1})`;
 
-/** True when the changes cannot bring a figure from `since` up to date: pruned, too many, or a bulk reset among them. */
-const staleSince = (since: AtSnapshot): Fragment => sql`(
-  (select change_log_pruned_below from catalog_state) > pg_snapshot_xmin(${since.snapshot}::pg_snapshot)
-  or (select count(*) from changes) > ${MAX_REPLAYED_CHANGES}
-  or coalesce((select bool_or(reset) from changes), false))`;
+/**
+ * `freshness.stale`: the changes cannot bring a figure from `since` up to
+ * date (pruned, too many, or a bulk reset among them). Its own CTE so that the
+ * sums over the changes are guarded by it (`unlessStale`): a subquery in a CASE
+ * branch not taken is never run.
+ */
+const freshnessSince = (since: AtSnapshot): Fragment => sql`
+  freshness as materialized (select (
+    (select change_log_pruned_below from catalog_state) > pg_snapshot_xmin(${since.snapshot}::pg_snapshot)
+    or (select count(*) from changes) > ${MAX_REPLAYED_CHANGES}
+    or coalesce((select bool_or(reset) from changes), false)) as stale)`;
+
+const unlessStale = (value: Fragment): Fragment => sql`case when (select stale from freshness) then null else ${value} end`;
 
 /** The total as of this statement: the cached total plus one per logged state entering the matching set, minus one per state leaving it. */
 const totalSince = (query: CatalogQuery, cached: CachedTotal): Fragment =>
@@ -237,11 +245,8 @@ export interface CatalogPage extends CachedTotal {
   last: SortPosition | undefined;
 }
 
-interface SummaryRow {
-  snapshot: string;
-  stale: boolean;
-  total: number;
-}
+/** The figures as of this statement's snapshot; none when stale (then they are recomputed). */
+type SummaryRow = { snapshot: string } & ({ stale: true; total: null } | { stale: false; total: number });
 
 type PageRow = SummaryRow & ((ProductRow & { sort_key: string }) | (NoProductRow & { sort_key: null }));
 
@@ -265,8 +270,9 @@ export async function fetchPage(em: Em, query: CatalogQuery, window: PageWindow,
     from === 'count'
       ? sql`with s as materialized (
           select pg_current_snapshot()::text as snapshot, false as stale, (select count(*)::int from product p where ${where}) as total)`
-      : sql`with ${changesSince(from)},
-        s as materialized (select pg_current_snapshot()::text as snapshot, ${staleSince(from)} as stale, ${totalSince(query, from)} as total)`;
+      : sql`with ${changesSince(from)}, ${freshnessSince(from)},
+        s as materialized (
+          select pg_current_snapshot()::text as snapshot, (select stale from freshness) as stale, ${unlessStale(totalSince(query, from))} as total)`;
   // Materialized: otherwise PostgreSQL inlines `s` and counts a second time for the past-the-end check.
   const statement = sql<PageRow>`${summary}
     select s.snapshot, s.stale, s.total, ${verbatim(ordering.keyText('page.sort_key'))} as sort_key, ${PRODUCT_COLUMNS}
@@ -308,7 +314,8 @@ export type CachedPageRead =
   /** Neither the page nor its total can be brought up to date. */
   | { kind: 'stale' };
 
-type CachedPageRow = SummaryRow & { page_changed: boolean } & (ProductRow | NoProductRow);
+type CachedPageRow = { snapshot: string } & ({ stale: true; total: null; page_changed: null } | { stale: false; total: number; page_changed: boolean }) &
+  (ProductRow | NoProductRow);
 
 /**
  * A cached page brought up to date in one statement: the changes since it was
@@ -317,10 +324,10 @@ type CachedPageRow = SummaryRow & { page_changed: boolean } & (ProductRow | NoPr
  */
 export async function fetchCachedPage(em: Em, query: CatalogQuery, cached: CachedPage): Promise<CachedPageRead> {
   const statement = sql<CachedPageRow>`
-    with ${changesSince(cached)},
+    with ${changesSince(cached)}, ${freshnessSince(cached)},
     s as materialized (
-      select pg_current_snapshot()::text as snapshot, ${staleSince(cached)} as stale,
-        ${totalSince(query, cached)} as total, ${pageChangedSince(query, cached.last)} as page_changed)
+      select pg_current_snapshot()::text as snapshot, (select stale from freshness) as stale,
+        ${unlessStale(totalSince(query, cached))} as total, ${unlessStale(pageChangedSince(query, cached.last))} as page_changed)
     select s.snapshot, s.stale, s.total, s.page_changed, ${PRODUCT_COLUMNS}
     from s
     left join product p on p.id = any(${arrayLiteral(cached.ids)}::uuid[])`;
