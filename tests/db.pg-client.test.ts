@@ -76,12 +76,12 @@ describe.skipIf(!serverUrl())('queryPrepared (PostgreSQL)', () => {
     const db = await createTestDatabase();
     try {
       await db.orm.em.fork().transactional(async (tem) => {
-        await tem.execute(`update catalog_state set version = 424242`);
-        const rows = await queryPrepared<{ n: string }>(tem, 'select count(*)::text as n from catalog_state where version = ?', [424242]);
+        await tem.execute(`update catalog_state set change_log_next_prune = 424242`);
+        const rows = await queryPrepared<{ n: string }>(tem, 'select count(*)::text as n from catalog_state where change_log_next_prune = ?', [424242]);
         expect(rows).toEqual([{ n: '1' }]);
         throw new Error('roll back');
       }).catch((error: unknown) => expect((error as Error).message).toBe('roll back'));
-      const after = await queryPrepared<{ n: string }>(db.orm.em.fork(), 'select count(*)::text as n from catalog_state where version = ?', [424242]);
+      const after = await queryPrepared<{ n: string }>(db.orm.em.fork(), 'select count(*)::text as n from catalog_state where change_log_next_prune = ?', [424242]);
       expect(after).toEqual([{ n: '0' }]);
     } finally {
       await db.drop();

@@ -101,8 +101,9 @@ export function ormOptions(target: DatabaseTarget = {}) {
       allOrNothing: true,
       silent: true,
     },
-    // The catalog version table and the triggers that bump it live in migrations only (no entity mirrors them).
-    schemaGenerator: { skipTables: ['catalog_state'], ignoreTriggers: true },
+    // The catalog change log, its bookkeeping row and the triggers that write them live in migrations only
+    // (no entity mirrors them).
+    schemaGenerator: { skipTables: ['catalog_state', 'catalog_change'], ignoreTriggers: true },
     debug: target.debug ?? false,
   };
 

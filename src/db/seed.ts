@@ -167,12 +167,12 @@ export function demoCatalog(): DemoProduct[] {
 
 /**
  * Inserts the demo catalog when the catalog is empty (no products at all, not
- * even deleted ones); returns how many products were added. The catalog version
+ * even deleted ones); returns how many products were added. The catalog state
  * row is locked first, so concurrent starts cannot both seed.
  */
 export async function seedDemoCatalog(em: Em): Promise<number> {
   return em.transactional(async (tem) => {
-    await tem.execute('select version from catalog_state for update');
+    await tem.execute('select 1 from catalog_state for update');
     if ((await tem.count(Product, {})) > 0) return 0;
     const products = demoCatalog();
     for (const fields of products) tem.create(Product, { ...fields, updatedAt: fields.createdAt });

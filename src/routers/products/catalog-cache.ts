@@ -2,23 +2,21 @@ import { LRUCache } from 'lru-cache';
 import type { Em } from '../../db/orm.js';
 import { countCatalogCache } from '../../metrics/registry.js';
 import {
+  fetchCachedPage,
   fetchPage,
-  fetchProducts,
   orderKey,
-  readCatalogVersion,
+  type CachedPage,
+  type CachedTotal,
+  type CatalogPage,
   type CatalogQuery,
-  type FetchedPage,
   type PageWindow,
   type ProductRecord,
 } from './queries.js';
 
-interface CachedTotal {
-  version: string;
-  total: number;
-}
-
-interface CachedPage extends CachedTotal {
-  ids: string[];
+/** A page computation, joinable by requests that arrive before it sends its first statement. */
+interface Flight {
+  started: boolean;
+  result: Promise<CatalogPage>;
 }
 
 interface CatalogCache {
@@ -26,8 +24,8 @@ interface CatalogCache {
   totals: LRUCache<string, CachedTotal>;
   /** Which products, in which order, make up one page; at most 100 ids each. */
   pages: LRUCache<string, CachedPage>;
-  /** Page computations under way, by page and the catalog version their requests saw. */
-  inFlight: Map<string, Promise<FetchedPage & CountedPage>>;
+  /** The latest page computation per page. */
+  flights: Map<string, Flight>;
 }
 
 /** One cache per ORM instance (connection pool), so never shared between databases. */
@@ -37,7 +35,7 @@ function cacheFor(em: Em): CatalogCache {
   const driver = em.getDriver();
   let cache = caches.get(driver);
   if (!cache) {
-    cache = { totals: new LRUCache({ max: 5000 }), pages: new LRUCache({ max: 2000 }), inFlight: new Map() };
+    cache = { totals: new LRUCache({ max: 5000 }), pages: new LRUCache({ max: 2000 }), flights: new Map() };
     caches.set(driver, cache);
   }
   return cache;
@@ -49,62 +47,77 @@ export interface CountedPage {
 }
 
 /**
- * A page with its exact total, without counting or re-ranking on every request.
+ * A page with its exact total, without counting or ranking on every request,
+ * and with work proportional to what changed rather than to the catalog.
  *
- * The database bumps the catalog version (trigger on `product`) whenever a write
- * can change which products match some filter or search, or their order (price
- * changes bump a version of their own, read only by queries that involve
- * prices: see catalogVersionOf). Totals
- * and the ids of pages are cached with the version they were computed at and
- * used only while the version, read in the same statement as the products,
- * still matches: exact after every write, also when several processes share the
- * database. The products themselves are always read fresh (stock, for one,
- * changes without a new version).
+ * Totals and page ids are cached with the database snapshot they were read in.
+ * The next request reads, in one statement with the products, the change-log
+ * rows committed since that snapshot (migration
+ * Migration20261210100000_catalog_change_log): the total moves by the logged
+ * states entering or leaving the matching set, and the page is reused unless a
+ * change entered or left it at or before its last row, in which case only the
+ * page is recomputed (the total carried along through the log). A count runs
+ * only for a matching set seen for the first time, or when the log since the
+ * cached snapshot is pruned or too long. Everything is read from the database
+ * in each request's own statement, so it is exact after every write, also when
+ * several processes share the database, and a cache lost in a restart is just
+ * empty. The products themselves are always read fresh.
  */
 export async function countedPage(em: Em, query: CatalogQuery, window: PageWindow): Promise<CountedPage> {
   const cache = cacheFor(em);
   const pageKey = JSON.stringify([query.key, orderKey(query), window.offset, window.limit]);
-  const cachedPage = cache.pages.get(pageKey);
-  let currentVersion: string;
-  if (cachedPage) {
-    const page = await fetchProducts(em, query, cachedPage.ids);
-    const hit = page?.version === cachedPage.version;
-    countCatalogCache(hit);
-    if (hit) return { total: cachedPage.total, products: page.products };
-    currentVersion = page?.version ?? (await readCatalogVersion(em, query));
-  } else {
-    countCatalogCache(false);
-    currentVersion = await readCatalogVersion(em, query);
+  const cached = cache.pages.get(pageKey);
+  if (cached) {
+    const read = await fetchCachedPage(em, query, cached);
+    if (read.kind === 'current' || (read.kind === 'moved' && cached.ids.length === 0 && window.offset >= read.total.total)) {
+      // Current, or empty and still past the end.
+      const page = read.kind === 'current' ? read.page : { ...read.total, products: [], last: undefined };
+      countCatalogCache(true);
+      remember(cache, query, pageKey, window, page);
+      return { total: page.total, products: page.products };
+    }
+    if (read.kind === 'moved') cache.totals.set(query.key, read.total);
+    else cache.totals.delete(query.key);
   }
-
-  // Right after a write, every request for a busy page misses at once: one of them
-  // computes it and the others wait for that result instead of repeating the
-  // (possibly expensive) count and ranking. Joining only a computation keyed by the
-  // version this request read after it arrived keeps the answer exact: the shared
-  // result is read at that version or a later one.
-  const flightKey = `${pageKey}@${currentVersion}`;
-  let flight = cache.inFlight.get(flightKey);
-  if (!flight) {
-    flight = computePage(em, cache, query, window).finally(() => cache.inFlight.delete(flightKey));
-    cache.inFlight.set(flightKey, flight);
-  }
-  const page = await flight;
-  cache.pages.set(pageKey, { version: page.version, total: page.total, ids: page.products.map((p) => p.id) });
+  countCatalogCache(false);
+  const page = await shared(cache, pageKey, () => computePage(em, cache, query, window));
+  remember(cache, query, pageKey, window, page);
   return { total: page.total, products: page.products };
 }
 
-async function computePage(em: Em, cache: CatalogCache, query: CatalogQuery, window: PageWindow): Promise<FetchedPage & CountedPage> {
+function remember(cache: CatalogCache, query: CatalogQuery, pageKey: string, window: PageWindow, page: CatalogPage): void {
+  const { snapshot, total, products } = page;
+  cache.totals.set(query.key, { snapshot, total });
+  const full = products.length === window.limit;
+  cache.pages.set(pageKey, { snapshot, total, ids: products.map((p) => p.id), last: full ? page.last : undefined });
+}
+
+async function computePage(em: Em, cache: CatalogCache, query: CatalogQuery, window: PageWindow): Promise<CatalogPage> {
   const cachedTotal = cache.totals.get(query.key);
-  if (cachedTotal) {
-    if (window.offset >= cachedTotal.total) {
-      const version = await readCatalogVersion(em, query);
-      if (version === cachedTotal.version) return { version, total: cachedTotal.total, products: [] };
-    } else {
-      const page = await fetchPage(em, query, window, false);
-      if (page.version === cachedTotal.version) return { ...page, total: cachedTotal.total };
-    }
-  }
-  const page = await fetchPage(em, query, window, true);
-  cache.totals.set(query.key, { version: page.version, total: page.total });
-  return page;
+  const page = cachedTotal && (await fetchPage(em, query, window, cachedTotal));
+  return page ?? fetchPage(em, query, window, 'count');
+}
+
+/**
+ * Right after a change, every request for a busy page misses at once: one
+ * computation serves them all instead of each recomputing the page. A request
+ * joins only a computation that has not sent a statement yet, so the answer it
+ * gets is read in a snapshot taken after it arrived: it reflects every write
+ * that completed before. A new computation waits for the one under way (or one
+ * turn of the event loop), gathering the requests that arrive meanwhile.
+ */
+function shared(cache: CatalogCache, key: string, compute: () => Promise<CatalogPage>): Promise<CatalogPage> {
+  const latest = cache.flights.get(key);
+  if (latest && !latest.started) return latest.result;
+  const flight: Flight = { started: false, result: Promise.resolve(undefined as never) };
+  flight.result = (async () => {
+    if (latest) await latest.result.catch(() => undefined);
+    else await new Promise((resolve) => setImmediate(resolve));
+    flight.started = true;
+    return compute();
+  })().finally(() => {
+    if (cache.flights.get(key) === flight) cache.flights.delete(key);
+  });
+  cache.flights.set(key, flight);
+  return flight.result;
 }
