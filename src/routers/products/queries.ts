@@ -188,10 +188,11 @@ export interface CachedTotal extends AtSnapshot {
  * explains why this is exact), at most one past MAX_REPLAYED_CHANGES.
  */
 const changesSince = (since: AtSnapshot): Fragment => sql`
+  since as materialized (select ${since.snapshot}::pg_snapshot as snapshot),
   changes as materialized (
     select c.* from catalog_change c
-    where c.xid >= pg_snapshot_xmin(${since.snapshot}::pg_snapshot)
-      and not pg_visible_in_snapshot(c.xid, ${since.snapshot}::pg_snapshot)
+    where c.xid >= (select pg_snapshot_xmin(snapshot) from since)
+      and not pg_visible_in_snapshot(c.xid, (select snapshot from since))
     limit ${MAX_REPLAYED_CHANGES + 1})`;
 
 /**
@@ -200,9 +201,9 @@ const changesSince = (since: AtSnapshot): Fragment => sql`
  * sums over the changes are guarded by it (`unlessStale`): a subquery in a CASE
  * branch not taken is never run.
  */
-const freshnessSince = (since: AtSnapshot): Fragment => sql`
+const freshness: Fragment = sql`
   freshness as materialized (select (
-    (select change_log_pruned_below from catalog_state) > pg_snapshot_xmin(${since.snapshot}::pg_snapshot)
+    (select change_log_pruned_below from catalog_state) > (select pg_snapshot_xmin(snapshot) from since)
     or (select count(*) from changes) > ${MAX_REPLAYED_CHANGES}
     or coalesce((select bool_or(reset) from changes), false)) as stale)`;
 
@@ -270,7 +271,7 @@ export async function fetchPage(em: Em, query: CatalogQuery, window: PageWindow,
     from === 'count'
       ? sql`with s as materialized (
           select pg_current_snapshot()::text as snapshot, false as stale, (select count(*)::int from product p where ${where}) as total)`
-      : sql`with ${changesSince(from)}, ${freshnessSince(from)},
+      : sql`with ${changesSince(from)}, ${freshness},
         s as materialized (
           select pg_current_snapshot()::text as snapshot, (select stale from freshness) as stale, ${unlessStale(totalSince(query, from))} as total)`;
   // Materialized: otherwise PostgreSQL inlines `s` and counts a second time for the past-the-end check.
@@ -324,7 +325,7 @@ type CachedPageRow = { snapshot: string } & ({ stale: true; total: null; page_ch
  */
 export async function fetchCachedPage(em: Em, query: CatalogQuery, cached: CachedPage): Promise<CachedPageRead> {
   const statement = sql<CachedPageRow>`
-    with ${changesSince(cached)}, ${freshnessSince(cached)},
+    with ${changesSince(cached)}, ${freshness},
     s as materialized (
       select pg_current_snapshot()::text as snapshot, (select stale from freshness) as stale,
         ${unlessStale(totalSince(query, cached))} as total, ${unlessStale(pageChangedSince(query, cached.last))} as page_changed)
