@@ -53,7 +53,7 @@ export interface CountedPage {
  * Totals and page ids are cached with the database snapshot they were read in.
  * The next request reads, in one statement with the products, the change-log
  * rows committed since that snapshot (migration
- * Migration20261210100000_catalog_change_log): the total moves by the logged
+ * Migration20261202120000_catalog_change_log): the total moves by the logged
  * states entering or leaving the matching set, and the page is reused unless a
  * change entered or left it at or before its last row, in which case only the
  * page is recomputed (the total carried along through the log). A count runs

@@ -184,7 +184,7 @@ export interface CachedTotal extends AtSnapshot {
 
 /**
  * The change-log rows committed since `since` (visible in this statement's
- * snapshot, not in that one; migration Migration20261210100000_catalog_change_log
+ * snapshot, not in that one; migration Migration20261202120000_catalog_change_log
  * explains why this is exact), at most one past MAX_REPLAYED_CHANGES.
  */
 const changesSince = (since: AtSnapshot): Fragment => sql`

@@ -36,9 +36,9 @@ const KEEP_ROWS = 20_000;
  * pruning. A row's xid is the top-level transaction's, so changes made in a
  * savepoint become visible with it.
  */
-export class Migration20261210100000_catalog_change_log extends Migration {
+export class Migration20261202120000_catalog_change_log extends Migration {
 
-  override name = 'Migration20261210100000_catalog_change_log';
+  override name = 'Migration20261202120000_catalog_change_log';
 
   override up(): void | Promise<void> {
     // The logged columns mirror product's, so the same filter and sort SQL reads both. `stock` is the
