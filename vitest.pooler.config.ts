@@ -23,6 +23,10 @@ export default defineConfig({
       'tests/docs.browser*.test.ts',
       // No database.
       'tests/config.test.ts',
+      // TypeScript compiling the client package and an OpenAPI-generated client: about types, not SQL (their
+      // few calls go through procedures the other files run through the pooler).
+      'tests/client-package.test.ts',
+      'tests/openapi.generated-client.test.ts',
       // The direct connection's named prepared statements, read back from its session (pg_prepared_statements).
       'tests/db.pg-client.test.ts',
       // Starts PgBouncers of its own, in both modes.

@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverUrl } from './support/database.js';
-import { createEmptyDatabase, SERVER_SECRET, startServer, type EmptyDatabase, type RunningServer } from './support/server-process.js';
+import { createEmptyDatabase, SERVER_SECRET, startServer, type EmptyDatabase, type RunningServer, useSpawnedServers } from './support/server-process.js';
+
+useSpawnedServers();
 
 /**
  * Issue 9 §1: the reference page at /docs used as a person uses it, in Debian's

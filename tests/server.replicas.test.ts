@@ -6,8 +6,10 @@ import { User } from '../src/entities/User.js';
 import { ensureAdminAccount } from '../src/routers/auth/service.js';
 import { serverUrl } from './support/database.js';
 import { createHarness, type Harness } from './support/harness.js';
-import { createEmptyDatabase, ROOT, SERVER_SECRET, startServers } from './support/server-process.js';
+import { createEmptyDatabase, ROOT, SERVER_SECRET, startServers, useSpawnedServers } from './support/server-process.js';
 import { startTcpProxy } from './support/tcp-proxy.js';
+
+useSpawnedServers();
 
 /**
  * Issue 8 §4, replicas starting together: several processes starting at the same

@@ -14,8 +14,11 @@ import {
   spawnServer,
   startServer,
   type EmptyDatabase,
+  useSpawnedServers,
 } from './support/server-process.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
+
+useSpawnedServers();
 
 /**
  * Contract §11 on the real process: the compiled build (the run's one build: the

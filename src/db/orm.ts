@@ -31,6 +31,19 @@ export interface DatabaseTarget {
   poolMode?: DatabasePoolMode | undefined;
   /** `false`: no per-statement or per-transaction time limits (start-up work only). */
   timeLimits?: false;
+  /**
+   * How long a request waits for PostgreSQL before it fails: DATABASE_WAITS unless given. Only tests of
+   * dead network paths shorten them, so that their outages last seconds rather than the production bound.
+   */
+  waits?: DatabaseWaits;
+}
+
+/** The client-side waits that bound a request on a dead network path (see DATABASE_WAITS). */
+export interface DatabaseWaits {
+  /** Opening a connection, or waiting for a pooled one. */
+  connectTimeoutMillis: number;
+  /** One statement's answer. */
+  queryTimeoutMillis: number;
 }
 
 /**
@@ -66,14 +79,13 @@ export function withoutSessionStartupParameters<Options extends object>(driverOp
 /**
  * How long the application waits for PostgreSQL before a request fails with 503
  * (README, "Running it in production"). A request that meets a dead network path
- * ends after at most CONNECT_TIMEOUT_MS (waiting for a pooled connection, or
- * opening one) plus QUERY_TIMEOUT_MS (its statement): 11 s. The connect bound stays at
+ * ends after at most connectTimeoutMillis (waiting for a pooled connection, or
+ * opening one) plus queryTimeoutMillis (its statement): 11 s. The connect bound stays at
  * 5 s: on a loaded host, opening a PostgreSQL connection (a forked backend) can take seconds.
  */
-export const CONNECT_TIMEOUT_MS = 5_000;
-export const QUERY_TIMEOUT_MS = 6_000;
+export const DATABASE_WAITS: DatabaseWaits = { connectTimeoutMillis: 5_000, queryTimeoutMillis: 6_000 };
 export const TIME_LIMITS: DatabaseTimeLimits = {
-  // Below the client's QUERY_TIMEOUT_MS, so a slow statement is cancelled by the server (locks released, a clear
+  // Below the client's queryTimeoutMillis, so a slow statement is cancelled by the server (locks released, a clear
   // 57014) before the client would give up on its connection.
   statementTimeoutMillis: 5_000,
   idleInTransactionTimeoutMillis: 10_000,
@@ -110,13 +122,14 @@ export function ormOptions(target: DatabaseTarget = {}) {
   // Both drivers share the SQL stack; typing them as the common base lets the choice happen at runtime.
   const driver: new (config: Configuration) => AbstractSqlDriver = target.url ? PostgreSqlDriver : PgliteDriver;
   if (target.url) {
+    const waits = target.waits ?? DATABASE_WAITS;
     const driverOptions = {
       // A database that stops answering must fail requests (503) rather than hold them and the pool forever:
       // connectionTimeoutMillis bounds both opening a connection and waiting for a free one (pg-pool).
-      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      connectionTimeoutMillis: waits.connectTimeoutMillis,
       keepAlive: true,
       keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
-      ...(target.timeLimits === false ? {} : { query_timeout: QUERY_TIMEOUT_MS, timeLimits: TIME_LIMITS }),
+      ...(target.timeLimits === false ? {} : { query_timeout: waits.queryTimeoutMillis, timeLimits: TIME_LIMITS }),
       Client: CallbackQueryClient,
     };
     const poolMode = target.poolMode ?? 'session';
@@ -168,7 +181,7 @@ export async function openDatabase(target: DatabaseTarget = {}, bootstrap?: Boot
   const url = target.url;
   const setup = await MikroORM.init(ormOptions({ ...target, timeLimits: false }));
   try {
-    await withStartupLock({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true }, () =>
+    await withStartupLock({ connectionString: url, connectionTimeoutMillis: DATABASE_WAITS.connectTimeoutMillis, keepAlive: true }, () =>
       migrateAndBootstrap(setup, bootstrap),
     );
   } finally {

@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { createApp } from '../../src/app.js';
-import { openDatabase, type Orm } from '../../src/db/orm.js';
+import { openDatabase, type DatabaseWaits, type Orm } from '../../src/db/orm.js';
 import { createHarness, type Harness } from './harness.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
@@ -20,14 +20,14 @@ export interface ProxiedApp {
   close(): Promise<void>;
 }
 
-export async function startProxiedApp(options: { logger?: Logger } = {}): Promise<ProxiedApp> {
+export async function startProxiedApp(options: { logger?: Logger; waits?: DatabaseWaits } = {}): Promise<ProxiedApp> {
   const h = await createHarness();
   const direct = new URL(h.db.url!);
   const proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
   const viaProxy = new URL(direct);
   viaProxy.hostname = '127.0.0.1';
   viaProxy.port = String(proxy.port);
-  const orm = await openDatabase({ url: viaProxy.toString() });
+  const orm = await openDatabase({ url: viaProxy.toString(), ...(options.waits && { waits: options.waits }) });
   const logger = options.logger ?? pino({ level: 'silent' });
   const server = await new Promise<Server>((resolve) => {
     const s = createApp({ orm, config: h.config, logger }).listen(0, '127.0.0.1', () => resolve(s));

@@ -17,8 +17,9 @@ import { createServerDatabase, serverUrl } from './database.js';
  *   expect(await c.stop()).toEqual({ code: 0, signal: null });   // SIGTERM, then the exit
  *   a.kill();                                         // SIGKILL, no shutdown at all
  *
- * Every process still running when the test file ends is SIGKILLed with its whole
- * process group, so a failing test leaves nothing behind.
+ * A file that spawns servers calls useSpawnedServers() at its top: every process still
+ * running when the file ends is SIGKILLed with its whole process group, so a failing
+ * test leaves nothing behind.
  */
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -91,14 +92,31 @@ export interface ServerResponse {
 }
 
 const running = new Set<ChildProcess>();
-// Registered by importing this module, on the importing test file: one build for the whole
-// run (shared by every file), and no process outlives the file.
-beforeAll(() => serverBuild().then(() => undefined));
-afterAll(() => {
-  for (const child of running) killGroup(child);
+let hooksInstalled = false;
+let ownBuildRoot: string | undefined;
+
+/**
+ * Call once at the top of every test file that spawns servers: before its tests, the run's
+ * one server build is ready (shared by every file); after them, no process it spawned is
+ * left running. Per file and explicit, because the suite runs files without module
+ * isolation (vitest.config.ts): hooks registered by importing this module would be
+ * registered for the first importing file of each worker only.
+ */
+export function useSpawnedServers(): void {
+  beforeAll(async () => {
+    await serverBuild();
+    hooksInstalled = true;
+  });
+  afterAll(() => {
+    hooksInstalled = false;
+    for (const child of running) killGroup(child);
+    running.clear();
+  });
+}
+
+process.once('exit', () => {
   if (ownBuildRoot) rmSync(ownBuildRoot, { recursive: true, force: true });
 });
-let ownBuildRoot: string | undefined;
 
 function killGroup(child: ChildProcess): void {
   try {
@@ -117,6 +135,7 @@ function argv(command: ServerCommand): readonly string[] {
 }
 
 export function spawnServer(options: SpawnOptions = {}): ServerProcess {
+  if (!hooksInstalled) throw new Error('spawnServer: call useSpawnedServers() at the top of the test file (from tests or hooks, not at import)');
   const [command, ...args] = argv(options.command ?? 'build');
   const env: Record<string, string> = {};
   // Nothing inherited but what finding node needs: the server sees exactly this environment.
@@ -290,7 +309,7 @@ let buildDir: string | undefined;
 
 function builtServerDir(): string {
   if (buildDir) return buildDir;
-  throw new Error('the server build is not ready: spawn { command: "build" } servers from tests or hooks, not at import');
+  throw new Error('the server build is not ready: call useSpawnedServers() at the top of the test file');
 }
 
 let building: Promise<string> | undefined;
