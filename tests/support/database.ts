@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { inject } from 'vitest';
 import { loadConfig, type DatabasePoolMode } from '../../src/config.js';
 import { openDatabase, type Orm } from '../../src/db/orm.js';
 
@@ -34,8 +35,10 @@ export async function createTestDatabase(options: { poolMode?: DatabasePoolMode 
     return { orm, driver: 'pglite', url: undefined, poolMode, drop: () => orm.close(true) };
   }
 
-  const created = await createServerDatabase('storefront_test');
-  // Through a pooler, the migrations run through it too (one transaction each).
+  // A copy of the run's migrated template when there is one (file copy, no migrations to replay); through a
+  // pooler there is none, and the migrations run through it (one transaction each). openDatabase still runs
+  // the migrator, which finds nothing left to do on a copy.
+  const created = await createServerDatabase('storefront_test', migratedTemplate());
   const orm = await openDatabase({ url: created.url, poolMode });
   return {
     orm,
@@ -60,15 +63,32 @@ async function onServer(adminUrl: string, statement: string): Promise<void> {
   }
 }
 
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** A database holding every migration and nothing else (tests/support/global-setup.ts), or '' without one. */
+    migratedTemplate: string;
+  }
+}
+
+function migratedTemplate(): string | undefined {
+  try {
+    return inject('migratedTemplate') || undefined;
+  } catch {
+    // Outside a vitest run with that global setup (the pooler pass, the bench).
+    return undefined;
+  }
+}
+
 /**
- * A new, empty database on TEST_DATABASE_URL's server, with a unique name, and how to drop it
- * (forcibly: a test that failed half-way may leave connections behind).
+ * A new database on TEST_DATABASE_URL's server, with a unique name — empty, or a copy of
+ * `template` — and how to drop it (forcibly: a test that failed half-way may leave
+ * connections behind).
  */
-export async function createServerDatabase(prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
+export async function createServerDatabase(prefix: string, template?: string): Promise<{ url: string; drop(): Promise<void> }> {
   const adminUrl = serverUrl();
   if (!adminUrl) throw new Error('a PostgreSQL database needs TEST_DATABASE_URL');
   const name = `${prefix}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
-  await onServer(adminUrl, `create database "${name}"`);
+  await onServer(adminUrl, template ? `create database "${name}" template "${template}"` : `create database "${name}"`);
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return { url: url.toString(), drop: () => onServer(adminUrl, `drop database if exists "${name}" with (force)`) };
