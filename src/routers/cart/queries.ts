@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { LockMode } from '@mikro-orm/core';
 import type { Em } from '../../db/orm.js';
 import { unknownTokenUser } from '../../context/auth.js';
 import { queryRows, sql, verbatim } from '../../db/sql.js';
-import { Cart } from '../../entities/Cart.js';
 import { MAX_CART_LINES, MAX_LINE_QUANTITY } from './schemas.js';
 
 /** `updated_at` in the contract's format, computed by PostgreSQL (no Date parsing and re-formatting in the app). */
@@ -23,15 +21,6 @@ const insertActiveCartIfMissing = (userId: string) => sql<{ userExists: boolean 
     on conflict (user_id) where status = 'active' do nothing
   )
   select exists (select 1 from owner) as "userExists"`;
-
-/**
- * The active cart locked FOR UPDATE, or null when there is none (checkout). A request that
- * waited for the lock while a checkout closed the cart gets null: PostgreSQL
- * re-checks `status = 'active'` on the row it finally locks.
- */
-export function lockActiveCart(em: Em, userId: string): Promise<Cart | null> {
-  return em.findOne(Cart, { user: userId, status: 'active' }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-}
 
 const OPEN_CART_ATTEMPTS = 3;
 
