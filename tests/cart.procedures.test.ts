@@ -144,6 +144,22 @@ describe('adding items', () => {
     expect(again.items.map((item) => item.productId)).toEqual(products.map((p) => p.id));
   });
 
+  it('answers an add with exactly the cart a read shows next (lines computed, not read back)', async () => {
+    const user = await customer();
+    const [a, b] = [await createProduct({ priceCents: 150, stock: 9, imageUrl: 'https://example.com/a.jpg' }), await createProduct({ priceCents: 275 })];
+    const steps = [{ productId: a.id }, { productId: b.id, quantity: 3 }, { productId: a.id, quantity: 2 }, { productId: b.id }];
+    for (const step of steps) {
+      const added = await h.caller(user).cart.addItem(step);
+      expect(await h.caller(user).cart.get()).toEqual(added);
+    }
+    const hidden = await createProduct();
+    await h.caller(user).cart.addItem({ productId: hidden.id });
+    await updateProduct(hidden.id, { deletedAt: new Date() });
+    const added = await h.caller(user).cart.addItem({ productId: a.id });
+    expect(added.items.map((item) => item.productId)).toEqual([a.id, b.id]);
+    expect(await h.caller(user).cart.get()).toEqual(added);
+  });
+
   it('answers 404 for unknown, deleted and malformed product ids', async () => {
     const user = await customer();
     const deleted = await createProduct();

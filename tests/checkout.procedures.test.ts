@@ -136,16 +136,18 @@ describe('placing an order', () => {
 });
 
 describe('statements', () => {
-  it('locks the products in one statement and takes the stock of every line in another', async () => {
+  it('closes the cart, reads its lines, locks the products, then takes the stock and writes the order in one statement', async () => {
     const products = await Promise.all([createProduct(), createProduct(), createProduct()]);
     const user = await customerWithCart(products.map((product) => ({ product, quantity: 2 })));
     const { statements } = await captureSql(h.db.orm, () => h.caller(user).checkout.submit({}));
     // The query log may be colourised.
-    const plain = statements.map(stripVTControlCharacters);
-    const touchingProducts = plain.filter((sql) => /\b(from|update) "?product"?\s/.test(sql));
-    expect(touchingProducts).toHaveLength(2);
-    expect(touchingProducts[0]).toMatch(/from product .*order by id for update/);
-    expect(touchingProducts[1]).toMatch(/^\[query\] update product p set stock = p\.stock - line\.quantity/);
+    const plain = statements.map(stripVTControlCharacters).map((sql) => sql.replace(/\s+/g, ' '));
+    const inTransaction = plain.slice(plain.findIndex((sql) => /\bbegin\b/i.test(sql)) + 1, plain.findIndex((sql) => /\bcommit\b/i.test(sql)));
+    expect(inTransaction).toHaveLength(4);
+    expect(inTransaction[0]).toMatch(/update cart c set status = 'checked_out'/);
+    expect(inTransaction[1]).toMatch(/from cart_item ci join product p/);
+    expect(inTransaction[2]).toMatch(/from product p .*order by p\.id for update/);
+    expect(inTransaction[3]).toMatch(/update product p set stock = p\.stock - line\.quantity .*insert into orders .*insert into order_item/);
     for (const product of products) expect((await reloadProduct(product.id)).stock).toBe(48);
   });
 });

@@ -1,9 +1,12 @@
 import { CheckConstraintViolationException } from '@mikro-orm/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Cart } from '../src/entities/Cart.js';
+import { CartItem } from '../src/entities/CartItem.js';
 import { Order } from '../src/entities/Order.js';
 import { Product } from '../src/entities/Product.js';
 import { PromoCode } from '../src/entities/PromoCode.js';
 import { PromoRedemption } from '../src/entities/PromoRedemption.js';
+import { MAX_CART_LINES } from '../src/routers/cart/schemas.js';
 import { createHttpHarness, expectErrorEnvelope, type HttpHarness, type TestResponse } from './support/harness.js';
 
 /**
@@ -157,5 +160,26 @@ describe('cart races', () => {
 
     expect(statuses(responses)).toEqual([200, 200, 200, 200, 409, 409]);
     expect((await h.request('/api/cart', { token })).body.items[0].quantity).toBe(4);
+  });
+
+  it(`lets only one of 6 parallel adds of new products take the last of ${MAX_CART_LINES} lines`, async () => {
+    const { user, token } = await h.createUser();
+    // The cart is filled directly: a thousand API calls would only slow the test.
+    const em = h.db.orm.em.fork();
+    const cart = em.create(Cart, { user: user.id, status: 'active' });
+    for (let i = 1; i < MAX_CART_LINES; i++) {
+      const product = em.create(Product, { name: `Filler ${++counter}`, priceCents: 100, stock: 5, imageUrl: null, category: null });
+      em.create(CartItem, { cart, product, quantity: 1 });
+    }
+    await em.flush();
+    const newcomers = await Promise.all(Array.from({ length: 6 }, () => createProduct(5)));
+
+    const responses = await Promise.all(
+      newcomers.map((product) => h.request('/api/cart/items', { method: 'POST', token, json: { productId: product.id } })),
+    );
+
+    expect(statuses(responses)).toEqual([200, 400, 400, 400, 400, 400]);
+    for (const res of responses.filter((r) => r.status === 400)) expectErrorEnvelope(res, 400, 'VALIDATION_ERROR');
+    expect((await h.request('/api/cart', { token })).body.items).toHaveLength(MAX_CART_LINES);
   });
 });

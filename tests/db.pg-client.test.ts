@@ -1,3 +1,4 @@
+import { DriverException } from '@mikro-orm/core';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallbackQueryClient } from '../src/db/pg-client.js';
@@ -83,6 +84,23 @@ describe.skipIf(!serverUrl())('queryPrepared (PostgreSQL)', () => {
       }).catch((error: unknown) => expect((error as Error).message).toBe('roll back'));
       const after = await queryPrepared<{ n: string }>(db.orm.em.fork(), 'select count(*)::text as n from catalog_state where change_log_next_prune = ?', [424242]);
       expect(after).toEqual([{ n: '0' }]);
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('prepares a statement on the transaction\'s own connection too, and converts its errors as the ORM does', async () => {
+    const db = await createTestDatabase();
+    try {
+      await db.orm.em.fork().transactional(async (tem) => {
+        const text = 'select ?::int * 2 as n, ?::text as word';
+        expect(await queryPrepared(tem, text, [21, "it's"])).toEqual([{ n: 42, word: "it's" }]);
+        // Same session: the transaction's connection now holds it, under a name, with $n placeholders (values bound, not inlined).
+        const prepared = await tem.execute<{ name: string; statement: string }[]>('select name, statement from pg_prepared_statements');
+        expect(prepared).toContainEqual({ name: expect.stringMatching(/^storefront_\d+$/), statement: 'select $1::int * 2 as n, $2::text as word' });
+        await expect(queryPrepared(tem, 'select 1 / ?::int as n', [0])).rejects.toBeInstanceOf(DriverException);
+        throw new Error('roll back');
+      }).catch((error: unknown) => expect((error as Error).message).toBe('roll back'));
     } finally {
       await db.drop();
     }

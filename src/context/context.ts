@@ -2,14 +2,14 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppConfig } from '../config.js';
 import type { Em, Orm } from '../db/orm.js';
-import type { User } from '../entities/User.js';
 import type { AppError } from '../errors.js';
+import type { SignedInUser } from './auth.js';
 
 export interface ContextInnerOptions {
   em: Em;
   config: AppConfig;
   /** Already authenticated user (tests); otherwise resolved from `authorization` on protected routes. */
-  user?: User | undefined;
+  user?: SignedInUser | undefined;
   authorization?: string | undefined;
   idempotencyKey?: string | undefined;
   clientAddress?: string | undefined;

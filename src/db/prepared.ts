@@ -12,15 +12,19 @@ const statements = new Map<string, PreparedStatement>();
 const MAX_PREPARED_STATEMENTS = 500;
 
 /**
- * Runs a read-only statement (`?` placeholders, as for `em.execute`) as a named
+ * Runs a statement (`?` placeholders, as for `em.execute`) as a named
  * prepared statement on PostgreSQL, so that each pooled connection parses and
  * plans it once instead of on every request: MikroORM sends every statement
  * unnamed, with its values inlined. For the catalog's page read, pgbench
  * measured 11k statements per second that way and 21k prepared.
  *
- * Inside a transaction, and on the embedded PGlite (one in-process connection),
- * it goes through the EntityManager as usual. Statements are still written to
- * the ORM's query log.
+ * Inside a transaction it runs on the transaction's connection, prepared there
+ * the same way (cart mutations are a few such statements each, and PostgreSQL
+ * parsed and planned every one of them when the ORM sent it with inlined values);
+ * database errors are converted as the ORM converts its own (DeadlockException,
+ * …), so code in a transaction sees the same exceptions either way. On the
+ * embedded PGlite (one in-process connection) it goes through the EntityManager
+ * as usual. Statements are still written to the ORM's query log.
  *
  * Behind a transaction-pooling proxy (DATABASE_POOL_MODE=transaction) the pooled
  * connection is not one server connection: each statement may run on another,
@@ -31,16 +35,43 @@ const MAX_PREPARED_STATEMENTS = 500;
  */
 export async function queryPrepared<Row>(em: Em, text: string, values: readonly unknown[]): Promise<Row[]> {
   const connection = em.getConnection();
-  if (!(connection instanceof PostgreSqlConnection) || em.isInTransaction()) return em.execute<Row[]>(text, [...values]);
+  if (!(connection instanceof PostgreSqlConnection)) return em.execute<Row[]>(text, [...values]);
 
   const statement = statements.get(text) ?? toPrepared(text);
   const name = poolModeOf(em) === 'session' ? statement.name : undefined;
-  const pool = await connection.getNativeClient();
   const started = Date.now();
-  const result = await pool.query<Row & object>({ name, text: statement.text, values: [...values] });
-  em.config.getLogger().logQuery({ query: statement.text, params: values, took: Date.now() - started, results: result.rowCount ?? 0, level: 'info' });
-  return result.rows;
+  const transaction = em.getTransactionContext<KyselyTransaction>();
+  const rows = transaction ? await inTransaction<Row>(em, transaction, name, statement.text, values) : await onPool<Row>(connection, name, statement.text, values);
+  em.config.getLogger().logQuery({ query: statement.text, params: values, took: Date.now() - started, results: rows.length, level: 'info' });
+  return rows;
 }
+
+async function onPool<Row>(connection: PostgreSqlConnection, name: string | undefined, text: string, values: readonly unknown[]): Promise<Row[]> {
+  const pool = await connection.getNativeClient();
+  return (await pool.query<Row & object>({ name, text, values: [...values] })).rows;
+}
+
+/**
+ * Kysely (the ORM's transaction) hands `sql` and `parameters` to pg's
+ * `client.query(sql, parameters)`, and pg takes a `{ name, text }` config there
+ * as well as a string: that is how the name reaches the transaction's connection.
+ */
+async function inTransaction<Row>(em: Em, transaction: KyselyTransaction, name: string | undefined, text: string, values: readonly unknown[]): Promise<Row[]> {
+  const compiled = { sql: name ? { name, text } : text, parameters: values, query: RAW_QUERY, queryId: { queryId: name ?? 'unnamed' } };
+  try {
+    return (await transaction.executeQuery(compiled)).rows as Row[];
+  } catch (error) {
+    throw error instanceof Error ? em.getDriver().convertException(error) : error;
+  }
+}
+
+/** The part of the ORM's transaction context (a Kysely transaction; kysely is the ORM's dependency, not ours) used here. */
+interface KyselyTransaction {
+  executeQuery(query: object): Promise<{ rows: unknown[] }>;
+}
+
+/** What Kysely records of a statement it did not build itself (its executor only passes it to plugins). */
+const RAW_QUERY = { kind: 'RawNode', sqlFragments: [], parameters: [] };
 
 function toPrepared(text: string): PreparedStatement {
   let position = 0;

@@ -43,6 +43,10 @@ export const join = (fragments: readonly Fragment[], separator: string): Fragmen
 /** Trusted SQL text (identifiers, keywords, constants written in the code), never a value from a request. */
 export const verbatim = (text: string): Fragment => ({ text, params: [] });
 
-/** Runs a read-only statement (prepared per connection, see queryPrepared) and returns its rows as declared. */
+/**
+ * Runs one statement (prepared per connection, see queryPrepared) and returns its rows as declared.
+ * Given a transaction's EntityManager it runs in that transaction: statements that write belong there,
+ * or stand alone as one atomic statement.
+ */
 export const queryRows = <Row>(em: Em, statement: Fragment<Row>): Promise<Row[]> =>
   queryPrepared<Row>(em, statement.text, statement.params);

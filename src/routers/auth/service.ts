@@ -1,6 +1,6 @@
 import { UniqueConstraintViolationException, type QueryResult } from '@mikro-orm/core';
 import type { AppConfig } from '../../config.js';
-import { issueAccessToken } from '../../context/auth.js';
+import { issueAccessToken, type SignedInUser } from '../../context/auth.js';
 import { clientAddressKey } from '../../context/client-address.js';
 import type { Em } from '../../db/orm.js';
 import { AttemptLog, type AttemptKind } from '../../entities/AttemptLog.js';
@@ -19,7 +19,7 @@ const WINDOW_MS: Record<AttemptKind, number> = {
 /** bcrypt reads only the first 72 bytes of a password; signup refuses longer ones (schemas.ts). */
 const BCRYPT_MAX_PASSWORD_BYTES = 72;
 
-export const toUserOutput = (user: User): UserOutput => ({
+export const toUserOutput = (user: SignedInUser): UserOutput => ({
   id: user.id,
   username: user.username,
   role: user.role,

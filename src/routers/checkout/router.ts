@@ -1,11 +1,12 @@
 import { countCheckout } from '../../metrics/registry.js';
-import { protectedProcedure, router } from '../../trpc.js';
+import { router, tokenProcedure } from '../../trpc.js';
 import { orderOutput } from '../orders/schemas.js';
 import { checkoutInput, checkoutRequestHeaders, checkoutResponseHeaders } from './schemas.js';
 import { submitCheckout } from './service.js';
 
 export const checkoutRouter = router({
-  submit: protectedProcedure
+  // Its first statement proves the user row (a claimed key or the closed cart belongs to a user that exists): see tokenProcedure.
+  submit: tokenProcedure
     .meta({
       openapi: {
         method: 'POST',
