@@ -16,7 +16,7 @@ import { send } from './fuzz-surfaces.js';
 export const FUZZ_SEED = 20_261_202;
 
 /** Milliseconds of fuzzing per file (the setup comes on top): CI time stays bounded. FUZZ_BUDGET_MS=60000 for a long local run. */
-export const FUZZ_BUDGET_MS = Number(process.env.FUZZ_BUDGET_MS ?? 10_000);
+export const FUZZ_BUDGET_MS = Number(process.env.FUZZ_BUDGET_MS ?? 6_000);
 
 /** Limits loose enough that the fuzzer's own traffic is not all 429s; the login limit stays on (its 429s are checked). */
 export const FUZZ_ENV = { SIGNUP_RATE_LIMIT: '0', LOGIN_ADDRESS_RATE_LIMIT: '0' } as const;
