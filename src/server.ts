@@ -6,7 +6,7 @@ import { ConfigError, loadConfig, type AppConfig } from './config.js';
 import { openDatabase, type Bootstrap, type Orm } from './db/orm.js';
 import { seedDemoCatalog } from './db/seed.js';
 import { toAppError } from './error-mapping.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, endLogOutput, type Logger } from './logger.js';
 import { startMetricsServer } from './metrics/server.js';
 import { answerEdgeErrorsInEnvelope } from './rest/client-error.js';
 import { ensureAdminAccount } from './routers/auth/service.js';
@@ -28,11 +28,15 @@ const LOG_FLUSH_MS = 2_000;
 function exitAfterFlush(code: number): void {
   if (!log) process.exit(code);
   setTimeout(() => process.exit(code), LOG_FLUSH_MS).unref();
-  log.flush(() => process.exit(code));
+  endLogOutput(log, () => process.exit(code));
 }
 
 /** Startup failures are one line on stderr: operators read them in `docker logs`, not a stack trace. */
+let failed = false;
 function fail(message: string): void {
+  // One failure can be reported twice (Express's listen callback and the server's 'error' event): one line.
+  if (failed) return;
+  failed = true;
   const line = message.replace(/\s*\n\s*/g, ' ');
   console.error(line);
   log?.fatal(line);

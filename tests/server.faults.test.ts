@@ -41,6 +41,27 @@ describe.skipIf(!serverUrl())('the server process under faults (PostgreSQL)', ()
     }
   }, 120_000);
 
+  it('writes every line before it exits on SIGTERM even when the reader of its stdout is behind', async () => {
+    const db = await createEmptyDatabase();
+    try {
+      const server = await startServer({ env: { DATABASE_URL: db.url, JWT_SECRET: SERVER_SECRET } });
+      // Stop reading its stdout: about 300 KB of request lines fill the pipe, so its writes wait on us.
+      server.child.stdout!.pause();
+      const requests = 1_000;
+      for (let sent = 0; sent < requests; sent += 50) await Promise.all(Array.from({ length: 50 }, () => server.request('/health')));
+      server.signal('SIGTERM');
+      // Its shutdown runs while its output is stuck; a process that exits without waiting for it loses the rest.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      server.child.stdout!.resume();
+      expect(await server.exited).toEqual({ code: 0, signal: null });
+      const logs = server.logs();
+      expect(logs.filter((e) => (e.req as { path?: string } | undefined)?.path === '/health')).toHaveLength(requests);
+      expect(logs.at(-1)!.msg).toBe('stopped');
+    } finally {
+      await db.drop();
+    }
+  }, 120_000);
+
   it('killed with SIGKILL during checkouts leaves no partial checkout: orders complete, stock exact, other carts intact', async () => {
     const db = await createEmptyDatabase();
     const env = { DATABASE_URL: db.url, JWT_SECRET: SERVER_SECRET, ADMIN_USERNAME: 'keeper', ADMIN_PASSWORD: 'keeper-password', SIGNUP_RATE_LIMIT: '0' };
