@@ -6,7 +6,8 @@ import { PromoRedemption } from '../src/entities/PromoRedemption.js';
 import type { User } from '../src/entities/User.js';
 import { createContextInner } from '../src/context/context.js';
 import { createCaller } from '../src/routers/_app.js';
-import { createHarness, type Harness } from './support/harness.js';
+import { emptyCart } from './support/contract-shapes.js';
+import { createHarness, type Harness, type ProductFields, type PromoCodeFields } from './support/harness.js';
 import { expectAppError } from './support/errors.js';
 
 /** Contract §5 through createCaller: every cart rule and invariant, no HTTP. */
@@ -17,65 +18,23 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-let productCounter = 0;
-
-async function createProduct(opts: { priceCents?: number; stock?: number; name?: string; imageUrl?: string | null } = {}) {
-  const em = h.db.orm.em.fork();
-  const product = em.create(Product, {
-    name: opts.name ?? `Product ${++productCounter}`,
-    priceCents: opts.priceCents ?? 1000,
-    stock: opts.stock ?? 50,
-    imageUrl: opts.imageUrl ?? null,
-    category: null,
-  });
-  await em.flush();
-  return product;
-}
+const createProduct = (fields: ProductFields = {}) => h.createProduct(fields);
 
 async function updateProduct(id: string, changes: Partial<Pick<Product, 'priceCents' | 'stock' | 'deletedAt'>>) {
   await h.db.orm.em.fork().nativeUpdate(Product, { id }, changes);
 }
 
-let promoCounter = 0;
-
-async function createPromo(opts: Partial<Pick<PromoCode, 'type' | 'value' | 'active' | 'startsAt' | 'expiresAt' | 'maxRedemptions' | 'redemptions' | 'minSubtotalCents'>> & { code?: string } = {}) {
-  const em = h.db.orm.em.fork();
-  const promo = em.create(PromoCode, {
-    code: opts.code ?? `CART${++promoCounter}`,
-    type: opts.type ?? 'percent',
-    value: opts.value ?? 10,
-    active: opts.active ?? true,
-    startsAt: opts.startsAt ?? null,
-    expiresAt: opts.expiresAt ?? null,
-    maxRedemptions: opts.maxRedemptions ?? null,
-    redemptions: opts.redemptions ?? 0,
-    minSubtotalCents: opts.minSubtotalCents ?? 0,
-  });
-  await em.flush();
-  return promo;
-}
+const createPromo = (fields: PromoCodeFields = {}) => h.createPromoCode(fields);
 
 async function customer(): Promise<User> {
   return (await h.createUser()).user;
 }
 
-const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
-
 describe('reading the cart', () => {
   it('creates an empty cart on first read and keeps returning it', async () => {
     const user = await customer();
     const first = await h.caller(user).cart.get();
-    expect(first).toEqual({
-      id: expect.any(String),
-      items: [],
-      itemCount: 0,
-      subtotal: 0,
-      discount: 0,
-      total: 0,
-      currency: 'EUR',
-      promoCode: null,
-      updatedAt: expect.stringMatching(ISO),
-    });
+    expect(first).toEqual(emptyCart());
     expect((await h.caller(user).cart.get()).id).toBe(first.id);
   });
 

@@ -9,7 +9,8 @@ import { PromoRedemption } from '../src/entities/PromoRedemption.js';
 import type { User } from '../src/entities/User.js';
 import { createCaller } from '../src/routers/_app.js';
 import { requestFingerprint } from '../src/routers/checkout/idempotency.js';
-import { createHarness, type Harness } from './support/harness.js';
+import { ISO_TIMESTAMP } from './support/contract-shapes.js';
+import { createHarness, type Harness, type ProductFields, type PromoCodeFields } from './support/harness.js';
 import { expectAppError } from './support/errors.js';
 import { captureSql } from './support/sql-log.js';
 
@@ -21,34 +22,8 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-let counter = 0;
-
-async function createProduct(opts: { priceCents?: number; stock?: number; name?: string } = {}) {
-  const em = h.db.orm.em.fork();
-  const product = em.create(Product, {
-    name: opts.name ?? `Product ${++counter}`,
-    priceCents: opts.priceCents ?? 1000,
-    stock: opts.stock ?? 50,
-    imageUrl: null,
-    category: null,
-  });
-  await em.flush();
-  return product;
-}
-
-async function createPromo(opts: Partial<Pick<PromoCode, 'type' | 'value' | 'active' | 'maxRedemptions' | 'minSubtotalCents'>> = {}) {
-  const em = h.db.orm.em.fork();
-  const promo = em.create(PromoCode, {
-    code: `CHECKOUT${++counter}`,
-    type: opts.type ?? 'percent',
-    value: opts.value ?? 10,
-    active: opts.active ?? true,
-    maxRedemptions: opts.maxRedemptions ?? null,
-    minSubtotalCents: opts.minSubtotalCents ?? 0,
-  });
-  await em.flush();
-  return promo;
-}
+const createProduct = (fields: ProductFields = {}) => h.createProduct(fields);
+const createPromo = (fields: PromoCodeFields = {}) => h.createPromoCode(fields);
 
 const reloadProduct = (id: string) => h.db.orm.em.fork().findOneOrFail(Product, { id });
 const reloadPromo = (id: string) => h.db.orm.em.fork().findOneOrFail(PromoCode, { id });
@@ -93,7 +68,7 @@ describe('placing an order', () => {
       total: 239.95,
       currency: 'EUR',
       promoCode: null,
-      createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      createdAt: expect.stringMatching(ISO_TIMESTAMP),
     });
     expect(headers).toEqual({ Location: `/api/orders/${order.id}` });
     expect((await reloadProduct(shoe.id)).stock).toBe(8);

@@ -21,14 +21,7 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-let counter = 0;
-
-async function createProduct(stock: number, priceCents = 1000) {
-  const em = h.db.orm.em.fork();
-  const product = em.create(Product, { name: `Race item ${++counter}`, priceCents, stock, imageUrl: null, category: null });
-  await em.flush();
-  return product;
-}
+const createProduct = (stock: number, priceCents = 1000) => h.createProduct({ stock, priceCents });
 
 const stockOf = async (id: string) => (await h.db.orm.em.fork().findOneOrFail(Product, { id })).stock;
 
