@@ -30,7 +30,7 @@ import {
 } from './scenarios.js';
 import { checkoutAll, createShoppers, distinctLines, FeatureUnavailable, verifyCheckout, type Shopper } from './shoppers.js';
 import { evaluateTargets } from './targets.js';
-import { adminToken, CatalogWriter, startPriceEdits, type LiveWriterResult, type OneUnitShopper, type PriceWriter } from './writer.js';
+import { addLiveWrites, adminToken, CatalogWriter, noLiveWrites, startPriceEdits, type OneUnitShopper, type PriceWriter } from './writer.js';
 
 const RESULTS_FILE = path.join(projectRoot, 'bench/results/latest.json');
 const SERVER_START_TIMEOUT_MS = 120_000;
@@ -329,34 +329,6 @@ function unmeasuredCheckout(options: BenchOptions): CheckoutReport {
   };
 }
 
-const emptyWrites = (): LiveWriterResult => ({
-  scheduled: 0,
-  seconds: 0,
-  made: { create: 0, sellOut: 0, restock: 0, checkout: 0 },
-  failed: { create: 0, sellOut: 0, restock: 0, checkout: 0 },
-  skipped: 0,
-  failures: [],
-  probes: 0,
-  violations: 0,
-  violationSamples: [],
-  writeP99Ms: 0,
-});
-
-function addWrites(total: LiveWriterResult, run: LiveWriterResult): void {
-  total.scheduled += run.scheduled;
-  total.seconds = Math.round((total.seconds + run.seconds) * 100) / 100;
-  for (const kind of Object.keys(total.made) as (keyof LiveWriterResult['made'])[]) {
-    total.made[kind] += run.made[kind];
-    total.failed[kind] += run.failed[kind];
-  }
-  total.skipped += run.skipped;
-  total.failures.push(...run.failures.slice(0, Math.max(0, 20 - total.failures.length)));
-  total.probes += run.probes;
-  total.violations += run.violations;
-  total.violationSamples.push(...run.violationSamples.slice(0, Math.max(0, 20 - total.violationSamples.length)));
-  total.writeP99Ms = Math.max(total.writeP99Ms, run.writeP99Ms);
-}
-
 /**
  * Issue 10: every catalog scenario again while the writer changes the catalog
  * (through the API under measurement) and probes each change through it and
@@ -376,14 +348,14 @@ async function measureLive(
   try {
     const token = await adminToken(api.baseUrl, ADMIN.username, ADMIN.password);
     const writer = await CatalogWriter.prepare(api.baseUrl, [api.baseUrl, second.baseUrl], token, options.changesPerSecond, workload.live, oneUnit);
-    const writes = emptyWrites();
+    const writes = noLiveWrites();
     const scenarios: ScenarioReport[] = [];
     for (const base of catalog) {
       const scenario = liveScenario(base, options.changesPerSecond);
       const run = writer.start();
       const report = await measure(api, scenario, options, monitor).finally(() => run.stop());
       const liveWrites = await run.stop();
-      addWrites(writes, liveWrites);
+      addLiveWrites(writes, liveWrites);
       log(`${scenario.id}: ${describeWrites(liveWrites)}`);
       const quietRun = quiet.find((q) => q.id === base.id)?.result;
       scenarios.push({

@@ -125,6 +125,38 @@ const MAX_IN_FLIGHT = 8;
 const KEPT_SAMPLES = 20;
 const PROBE_LIMIT = 100;
 
+const noChanges = (): Record<ChangeKind, number> => ({ create: 0, sellOut: 0, restock: 0, checkout: 0 });
+
+/** A result with nothing in it yet: what a writer starts from, and what a sum of runs starts from. */
+export const noLiveWrites = (): LiveWriterResult => ({
+  scheduled: 0,
+  seconds: 0,
+  made: noChanges(),
+  failed: noChanges(),
+  skipped: 0,
+  failures: [],
+  probes: 0,
+  violations: 0,
+  violationSamples: [],
+  writeP99Ms: 0,
+});
+
+/** Adds one run to a total over runs: counts add up, samples are kept up to KEPT_SAMPLES, the p99 is the worst run's. */
+export function addLiveWrites(total: LiveWriterResult, run: LiveWriterResult): void {
+  total.scheduled += run.scheduled;
+  total.seconds = Math.round((total.seconds + run.seconds) * 100) / 100;
+  for (const kind of CHANGE_KINDS) {
+    total.made[kind] += run.made[kind];
+    total.failed[kind] += run.failed[kind];
+  }
+  total.skipped += run.skipped;
+  total.failures.push(...run.failures.slice(0, Math.max(0, KEPT_SAMPLES - total.failures.length)));
+  total.probes += run.probes;
+  total.violations += run.violations;
+  total.violationSamples.push(...run.violationSamples.slice(0, Math.max(0, KEPT_SAMPLES - total.violationSamples.length)));
+  total.writeP99Ms = Math.max(total.writeP99Ms, run.writeP99Ms);
+}
+
 /**
  * Issue 10's live catalog: `perSecond` changes a second through the API, in
  * rotation — an admin creates a product, sells one out (stock → 0), restocks
@@ -188,19 +220,7 @@ export class CatalogWriter {
 
   /** Changes the catalog at the configured rate until the returned handle is stopped. */
   start(): { stop(): Promise<LiveWriterResult> } {
-    const zero = () => ({ create: 0, sellOut: 0, restock: 0, checkout: 0 });
-    const result: LiveWriterResult = {
-      scheduled: 0,
-      seconds: 0,
-      made: zero(),
-      failed: zero(),
-      skipped: 0,
-      failures: [],
-      probes: 0,
-      violations: 0,
-      violationSamples: [],
-      writeP99Ms: 0,
-    };
+    const result = noLiveWrites();
     const latencies: number[] = [];
     const running = new Set<Promise<void>>();
     const started = performance.now();
