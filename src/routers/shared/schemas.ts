@@ -109,6 +109,15 @@ export const outputMoney = z.number().meta({ minimum: 0, description: 'Major uni
 /** Server-made ids are UUIDs; clients treat them as opaque strings. */
 export const outputId = z.string().meta({ format: 'uuid' });
 
+/** What a cart (§5) and an order (§6) both carry after their lines: money computed from integer cents, and the applied code. */
+export const totalsFields = {
+  subtotal: outputMoney,
+  discount: outputMoney,
+  total: outputMoney,
+  currency: z.string(),
+  promoCode: z.string().nullable(),
+};
+
 /** The contract's page of a collection, named for the document (`ProductPage`, …). */
 export const pageOf = <T extends z.ZodType>(item: T, id: string) =>
   z
