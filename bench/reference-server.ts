@@ -20,6 +20,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import pg from 'pg';
 import { searchWords } from '../src/lib/search-text.js';
 
+// Its own row type and statements, not src/routers/products/queries.ts's: the floor must
+// not move when the API's code does (only the search normalisation is shared, so both
+// match the same words).
 interface ProductRow {
   id: string;
   name: string;

@@ -30,7 +30,7 @@ import {
 } from './scenarios.js';
 import { checkoutAll, createShoppers, distinctLines, FeatureUnavailable, verifyCheckout, type Shopper } from './shoppers.js';
 import { evaluateTargets } from './targets.js';
-import { adminToken, CatalogWriter, startPriceEdits, type LiveWriterResult, type OneUnitShopper, type PriceWriter } from './writer.js';
+import { addLiveWrites, adminToken, CatalogWriter, noLiveWrites, startPriceEdits, type OneUnitShopper, type PriceWriter } from './writer.js';
 
 const RESULTS_FILE = path.join(projectRoot, 'bench/results/latest.json');
 const SERVER_START_TIMEOUT_MS = 120_000;
@@ -247,14 +247,7 @@ interface ApiMeasurements {
 }
 
 async function measureCheckout(api: ServerProcess, client: pg.Client, shoppers: Shopper[], options: BenchOptions, workload: Workload, monitor: Monitor): Promise<CheckoutReport> {
-  const checkout: CheckoutReport = {
-    id: 'C3',
-    name: CHECKOUT_SCENARIO_NAME,
-    request: 'POST /api/checkout',
-    status: 'unavailable',
-    shoppers: options.checkoutUsers,
-    concurrency: options.checkoutConcurrency,
-  };
+  const checkout = checkoutReport(options);
   log(`checking out ${shoppers.length} carts, ${options.checkoutConcurrency} at a time`);
   const rss = api.sampleRss();
   const activity = sampleDatabaseActivity(monitor.activity);
@@ -317,45 +310,20 @@ async function measureApi(client: pg.Client, options: BenchOptions, workload: Wo
   }
 }
 
-function unmeasuredCheckout(options: BenchOptions): CheckoutReport {
-  return {
-    id: 'C3',
-    name: CHECKOUT_SCENARIO_NAME,
-    request: 'POST /api/checkout',
-    status: 'unavailable',
-    reason: options.groups.has('checkout') ? 'not measured' : 'not selected (--scenarios)',
-    shoppers: options.checkoutUsers,
-    concurrency: options.checkoutConcurrency,
-  };
-}
-
-const emptyWrites = (): LiveWriterResult => ({
-  scheduled: 0,
-  seconds: 0,
-  made: { create: 0, sellOut: 0, restock: 0, checkout: 0 },
-  failed: { create: 0, sellOut: 0, restock: 0, checkout: 0 },
-  skipped: 0,
-  failures: [],
-  probes: 0,
-  violations: 0,
-  violationSamples: [],
-  writeP99Ms: 0,
+/** C3 before it is measured: unavailable until measureCheckout says otherwise. */
+const checkoutReport = (options: BenchOptions): CheckoutReport => ({
+  id: 'C3',
+  name: CHECKOUT_SCENARIO_NAME,
+  request: 'POST /api/checkout',
+  status: 'unavailable',
+  shoppers: options.checkoutUsers,
+  concurrency: options.checkoutConcurrency,
 });
 
-function addWrites(total: LiveWriterResult, run: LiveWriterResult): void {
-  total.scheduled += run.scheduled;
-  total.seconds = Math.round((total.seconds + run.seconds) * 100) / 100;
-  for (const kind of Object.keys(total.made) as (keyof LiveWriterResult['made'])[]) {
-    total.made[kind] += run.made[kind];
-    total.failed[kind] += run.failed[kind];
-  }
-  total.skipped += run.skipped;
-  total.failures.push(...run.failures.slice(0, Math.max(0, 20 - total.failures.length)));
-  total.probes += run.probes;
-  total.violations += run.violations;
-  total.violationSamples.push(...run.violationSamples.slice(0, Math.max(0, 20 - total.violationSamples.length)));
-  total.writeP99Ms = Math.max(total.writeP99Ms, run.writeP99Ms);
-}
+const unmeasuredCheckout = (options: BenchOptions): CheckoutReport => ({
+  ...checkoutReport(options),
+  reason: options.groups.has('checkout') ? 'not measured' : 'not selected (--scenarios)',
+});
 
 /**
  * Issue 10: every catalog scenario again while the writer changes the catalog
@@ -376,14 +344,14 @@ async function measureLive(
   try {
     const token = await adminToken(api.baseUrl, ADMIN.username, ADMIN.password);
     const writer = await CatalogWriter.prepare(api.baseUrl, [api.baseUrl, second.baseUrl], token, options.changesPerSecond, workload.live, oneUnit);
-    const writes = emptyWrites();
+    const writes = noLiveWrites();
     const scenarios: ScenarioReport[] = [];
     for (const base of catalog) {
       const scenario = liveScenario(base, options.changesPerSecond);
       const run = writer.start();
       const report = await measure(api, scenario, options, monitor).finally(() => run.stop());
       const liveWrites = await run.stop();
-      addWrites(writes, liveWrites);
+      addLiveWrites(writes, liveWrites);
       log(`${scenario.id}: ${describeWrites(liveWrites)}`);
       const quietRun = quiet.find((q) => q.id === base.id)?.result;
       scenarios.push({
@@ -399,6 +367,9 @@ async function measureLive(
   }
 }
 
+/** Page 1 of the list (1) and the common-word search (4): the reads the edit and import scenarios repeat. */
+const busiestReads = (catalog: Scenario[]): Scenario[] => catalog.filter((s) => s.id === '1' || s.id === '4');
+
 /**
  * Issue 10: products created through the API as fast as it takes them while
  * page 1 of the list (B1) and the common-word search (B4) are read, half of the
@@ -407,7 +378,7 @@ async function measureLive(
 async function measureBulkImport(api: ServerProcess, catalog: Scenario[], options: BenchOptions): Promise<ImportReport> {
   const report: ImportReport = { status: 'unavailable', concurrency: options.importConcurrency, reads: [] };
   const token = await adminToken(api.baseUrl, ADMIN.username, ADMIN.password);
-  const readers = [catalog.find((s) => s.id === '1'), catalog.find((s) => s.id === '4')].filter((s) => s !== undefined);
+  const readers = busiestReads(catalog);
   const connections = Math.max(1, Math.floor(options.connections / readers.length));
   log(`bulk import: ${options.importProducts} products by ${options.importConcurrency} admin clients while ${readers.length} reads run`);
   const rss = api.sampleRss();
@@ -440,17 +411,17 @@ const EDITS_PER_SECOND = 1;
 
 /**
  * Not in issue 4: the list and the common-word search again while an admin
- * edits a price once a second. Each edit invalidates whatever the API caches
- * per catalog version, so this shows what the cached scenarios cost when the
- * catalog changes.
+ * edits a price once a second. Each edit is a row of the catalog change log that
+ * every cached total and page reads and replays on its next request (a page the
+ * change touches is recomputed), so this shows what the cached scenarios cost
+ * when the catalog changes.
  */
 async function measureUnderWrites(api: ServerProcess, catalog: Scenario[], workload: Workload, options: BenchOptions, monitor: Monitor): Promise<ScenarioReport[]> {
   const edited = workload.detailIds[0];
   if (!edited) return [];
   const token = await adminToken(api.baseUrl, ADMIN.username, ADMIN.password);
   const reports: ScenarioReport[] = [];
-  for (const base of ['1', '4'].map((id) => catalog.find((s) => s.id === id))) {
-    if (!base) continue;
+  for (const base of busiestReads(catalog)) {
     const id = `E${base.id}`;
     const scenario: Scenario = { id, name: `${base.name}, ${EDITS_PER_SECOND} price edit/s`, shape: base.shape };
     let writer: PriceWriter;

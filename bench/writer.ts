@@ -110,6 +110,18 @@ export interface LiveWriterResult {
   writeP99Ms: number;
 }
 
+/** What one change of the live writer reports into the run's result. */
+interface ChangeRecorder {
+  made(): void;
+  /** Nothing to change (the pool is empty): due, but not started. */
+  skipped(): void;
+  failed(what: string): void;
+  /** Sends a write, timing it; a request that fails to complete is recorded as failed and answers undefined. */
+  send(request: Parameters<typeof call>[1]): Promise<Answer | undefined>;
+  /** Runs a check on every reader: it answers a violation, undefined when the read reflects the change, null when it cannot tell. */
+  probe(check: (reader: string) => Promise<string | undefined | null>): Promise<void>;
+}
+
 /** A shopper whose cart holds one unit of its own product: checking out sells exactly that unit. */
 export interface OneUnitShopper {
   token: string;
@@ -124,6 +136,38 @@ interface Page {
 const MAX_IN_FLIGHT = 8;
 const KEPT_SAMPLES = 20;
 const PROBE_LIMIT = 100;
+
+const noChanges = (): Record<ChangeKind, number> => ({ create: 0, sellOut: 0, restock: 0, checkout: 0 });
+
+/** A result with nothing in it yet: what a writer starts from, and what a sum of runs starts from. */
+export const noLiveWrites = (): LiveWriterResult => ({
+  scheduled: 0,
+  seconds: 0,
+  made: noChanges(),
+  failed: noChanges(),
+  skipped: 0,
+  failures: [],
+  probes: 0,
+  violations: 0,
+  violationSamples: [],
+  writeP99Ms: 0,
+});
+
+/** Adds one run to a total over runs: counts add up, samples are kept up to KEPT_SAMPLES, the p99 is the worst run's. */
+export function addLiveWrites(total: LiveWriterResult, run: LiveWriterResult): void {
+  total.scheduled += run.scheduled;
+  total.seconds = Math.round((total.seconds + run.seconds) * 100) / 100;
+  for (const kind of CHANGE_KINDS) {
+    total.made[kind] += run.made[kind];
+    total.failed[kind] += run.failed[kind];
+  }
+  total.skipped += run.skipped;
+  total.failures.push(...run.failures.slice(0, Math.max(0, KEPT_SAMPLES - total.failures.length)));
+  total.probes += run.probes;
+  total.violations += run.violations;
+  total.violationSamples.push(...run.violationSamples.slice(0, Math.max(0, KEPT_SAMPLES - total.violationSamples.length)));
+  total.writeP99Ms = Math.max(total.writeP99Ms, run.writeP99Ms);
+}
 
 /**
  * Issue 10's live catalog: `perSecond` changes a second through the API, in
@@ -188,19 +232,7 @@ export class CatalogWriter {
 
   /** Changes the catalog at the configured rate until the returned handle is stopped. */
   start(): { stop(): Promise<LiveWriterResult> } {
-    const zero = () => ({ create: 0, sellOut: 0, restock: 0, checkout: 0 });
-    const result: LiveWriterResult = {
-      scheduled: 0,
-      seconds: 0,
-      made: zero(),
-      failed: zero(),
-      skipped: 0,
-      failures: [],
-      probes: 0,
-      violations: 0,
-      violationSamples: [],
-      writeP99Ms: 0,
-    };
+    const result = noLiveWrites();
     const latencies: number[] = [];
     const running = new Set<Promise<void>>();
     const started = performance.now();
@@ -236,7 +268,21 @@ export class CatalogWriter {
   }
 
   private async change(kind: ChangeKind, result: LiveWriterResult, latencies: number[]): Promise<void> {
-    const fail = (what: string) => {
+    const change = this.recorder(kind, result, latencies);
+    switch (kind) {
+      case 'create':
+        return this.createProduct(change);
+      case 'sellOut':
+      case 'restock':
+        return this.moveStock(kind, change);
+      case 'checkout':
+        return this.checkOutOneUnit(change);
+    }
+  }
+
+  /** How one change of `kind` reports into the run's result. */
+  private recorder(kind: ChangeKind, result: LiveWriterResult, latencies: number[]): ChangeRecorder {
+    const failed = (what: string) => {
       result.failed[kind] += 1;
       if (result.failures.length < KEPT_SAMPLES) result.failures.push(`${kind}: ${what}`);
     };
@@ -244,92 +290,92 @@ export class CatalogWriter {
       result.violations += 1;
       if (result.violationSamples.length < KEPT_SAMPLES) result.violationSamples.push(what);
     };
-    // A check answers a violation, undefined when the read reflects the change, null when it cannot tell.
-    const probe = async (check: (reader: string) => Promise<string | undefined | null>) => {
-      for (const reader of this.readers) {
-        const why = await check(reader).catch((error: unknown) => `probe failed: ${String(error)}`);
-        if (why !== null) result.probes += 1;
-        if (why) violation(`${why}${this.readers.length > 1 ? ` (read through ${reader === this.writeUrl ? 'the writing instance' : 'a second instance'})` : ''}`);
-      }
-    };
-    const timed = async (request: Parameters<typeof call>[1]): Promise<Answer | undefined> => {
-      try {
-        const answer = await call(this.writeUrl, request);
-        latencies.push(answer.latencyMs);
-        return answer;
-      } catch (error) {
-        fail(`${request.method} ${request.path}: ${String(error)}`);
-        return undefined;
-      }
-    };
-
-    switch (kind) {
-      case 'create': {
-        const word = this.nextWord();
-        const answer = await timed({ method: 'POST', path: '/api/products', token: this.adminToken, body: newProductBody(this.created++, word) });
-        if (!answer) return;
-        if (answer.status !== 201) return fail(`POST /api/products answered ${describeAnswer(answer)}`);
-        result.made.create += 1;
-        const id = (answer.body as { id: string }).id;
-        await probe(async (reader) => {
-          const found = await page(reader, `/api/products/search?q=${word}&page=1`);
-          if (found.total !== 1 || found.items[0]?.id !== id) return `created ${id}: search "${word}" answered total ${found.total}, ids ${found.items.map((i) => i.id).join(',') || 'none'}`;
-          const newest = await page(reader, '/api/products?page=1');
-          if (!newest.items.some((item) => item.id === id)) return `created ${id}: not on page 1 of the newest-first list`;
-          return undefined;
-        });
-        return;
-      }
-      case 'sellOut':
-      case 'restock': {
-        const from = kind === 'sellOut' ? this.inStock : this.outOfStock;
-        const to = kind === 'sellOut' ? this.outOfStock : this.inStock;
-        const id = from.shift();
-        if (id === undefined) {
-          result.skipped += 1;
-          return;
-        }
-        const body = { ...this.bodies.get(id)!, stock: kind === 'sellOut' ? 0 : 5 };
-        const answer = await timed({ method: 'PUT', path: `/api/products/${id}`, token: this.adminToken, body });
-        if (answer?.status !== 200) {
-          from.push(id);
-          if (answer) fail(`PUT /api/products/${id} answered ${describeAnswer(answer)}`);
-          return;
-        }
+    return {
+      made: () => {
         result.made[kind] += 1;
-        this.bodies.set(id, body);
-        await probe(async (reader) => {
-          const why = await this.checkInStockSearch(reader, id, kind === 'restock');
-          return why && `${kind === 'sellOut' ? 'sold out' : 'restocked'} ${id}: ${why}`;
-        });
-        to.push(id);
-        return;
-      }
-      case 'checkout': {
-        const shopper = this.idleShoppers.shift();
-        if (!shopper) {
-          result.skipped += 1;
-          return;
-        }
+      },
+      skipped: () => {
+        result.skipped += 1;
+      },
+      failed,
+      send: async (request) => {
         try {
-          const answer = await timed({ method: 'POST', path: '/api/checkout', token: shopper.token });
-          if (!answer) return;
-          if (answer.status !== 201) return fail(`POST /api/checkout answered ${describeAnswer(answer)}`);
-          result.made.checkout += 1;
-          const expected = this.expectedStock.get(shopper.productId)! - 1;
-          this.expectedStock.set(shopper.productId, expected);
-          await probe(async (reader) => {
-            const why = await this.checkStockInSearch(reader, shopper.productId, expected);
-            return why && `checked out 1 unit of ${shopper.productId}: ${why}`;
-          });
-          // The next checkout of this shopper needs a cart again (not a catalog change, not counted).
-          const refill = await call(this.writeUrl, { method: 'POST', path: '/api/cart/items', token: shopper.token, body: { productId: shopper.productId, quantity: 1 } });
-          if (refill.status !== 200) fail(`refilling the cart: POST /api/cart/items answered ${describeAnswer(refill)}`);
-        } finally {
-          this.idleShoppers.push(shopper);
+          const answer = await call(this.writeUrl, request);
+          latencies.push(answer.latencyMs);
+          return answer;
+        } catch (error) {
+          failed(`${request.method} ${request.path}: ${String(error)}`);
+          return undefined;
         }
-        return;
-      }
+      },
+      probe: async (check) => {
+        for (const reader of this.readers) {
+          const why = await check(reader).catch((error: unknown) => `probe failed: ${String(error)}`);
+          if (why !== null) result.probes += 1;
+          if (why) violation(`${why}${this.readers.length > 1 ? ` (read through ${reader === this.writeUrl ? 'the writing instance' : 'a second instance'})` : ''}`);
+        }
+      },
+    };
+  }
+
+  private async createProduct(change: ChangeRecorder): Promise<void> {
+    const word = this.nextWord();
+    const answer = await change.send({ method: 'POST', path: '/api/products', token: this.adminToken, body: newProductBody(this.created++, word) });
+    if (!answer) return;
+    if (answer.status !== 201) return change.failed(`POST /api/products answered ${describeAnswer(answer)}`);
+    change.made();
+    const id = (answer.body as { id: string }).id;
+    await change.probe(async (reader) => {
+      const found = await page(reader, `/api/products/search?q=${word}&page=1`);
+      if (found.total !== 1 || found.items[0]?.id !== id) return `created ${id}: search "${word}" answered total ${found.total}, ids ${found.items.map((i) => i.id).join(',') || 'none'}`;
+      const newest = await page(reader, '/api/products?page=1');
+      if (!newest.items.some((item) => item.id === id)) return `created ${id}: not on page 1 of the newest-first list`;
+      return undefined;
+    });
+  }
+
+  /** Sells out a product in stock, or restocks a sold-out one (to 5), and moves it to the other pool. */
+  private async moveStock(kind: 'sellOut' | 'restock', change: ChangeRecorder): Promise<void> {
+    const from = kind === 'sellOut' ? this.inStock : this.outOfStock;
+    const to = kind === 'sellOut' ? this.outOfStock : this.inStock;
+    const id = from.shift();
+    if (id === undefined) return change.skipped();
+    const body = { ...this.bodies.get(id)!, stock: kind === 'sellOut' ? 0 : 5 };
+    const answer = await change.send({ method: 'PUT', path: `/api/products/${id}`, token: this.adminToken, body });
+    if (answer?.status !== 200) {
+      from.push(id);
+      if (answer) change.failed(`PUT /api/products/${id} answered ${describeAnswer(answer)}`);
+      return;
+    }
+    change.made();
+    this.bodies.set(id, body);
+    await change.probe(async (reader) => {
+      const why = await this.checkInStockSearch(reader, id, kind === 'restock');
+      return why && `${kind === 'sellOut' ? 'sold out' : 'restocked'} ${id}: ${why}`;
+    });
+    to.push(id);
+  }
+
+  /** An idle shopper checks out its one unit, then fills its cart again for its next turn. */
+  private async checkOutOneUnit(change: ChangeRecorder): Promise<void> {
+    const shopper = this.idleShoppers.shift();
+    if (!shopper) return change.skipped();
+    try {
+      const answer = await change.send({ method: 'POST', path: '/api/checkout', token: shopper.token });
+      if (!answer) return;
+      if (answer.status !== 201) return change.failed(`POST /api/checkout answered ${describeAnswer(answer)}`);
+      change.made();
+      const expected = this.expectedStock.get(shopper.productId)! - 1;
+      this.expectedStock.set(shopper.productId, expected);
+      await change.probe(async (reader) => {
+        const why = await this.checkStockInSearch(reader, shopper.productId, expected);
+        return why && `checked out 1 unit of ${shopper.productId}: ${why}`;
+      });
+      // The next checkout of this shopper needs a cart again (not a catalog change, not counted).
+      const refill = await call(this.writeUrl, { method: 'POST', path: '/api/cart/items', token: shopper.token, body: { productId: shopper.productId, quantity: 1 } });
+      if (refill.status !== 200) change.failed(`refilling the cart: POST /api/cart/items answered ${describeAnswer(refill)}`);
+    } finally {
+      this.idleShoppers.push(shopper);
     }
   }
 

@@ -11,7 +11,7 @@ import type { AppConfig } from './config.js';
 import { createContextFactory, requestScope } from './context/context.js';
 import type { Orm } from './db/orm.js';
 import { failureLogFields, toAppError } from './error-mapping.js';
-import { AppError } from './errors.js';
+import { AppError, databaseUnavailable, methodNotAllowed, notFound } from './errors.js';
 import type { Logger } from './logger.js';
 import { allowHeader, createRestHandler } from './rest/handler.js';
 import { jsonBody, MAX_BODY_BYTES, trpcBody } from './rest/json-body.js';
@@ -51,9 +51,9 @@ function parseQueryString(query: string): Record<string, string[]> {
 const onlyMethods =
   (...allowed: string[]): RequestHandler =>
   (req, res) =>
-    sendError(res, new AppError('METHOD_NOT_ALLOWED', `Method ${req.method} not allowed`, undefined, { Allow: allowHeader(allowed) }), res.locals.requestId);
+    sendError(res, methodNotAllowed(req.method, allowHeader(allowed)), res.locals.requestId);
 
-const notFound = (res: express.Response) => sendError(res, new AppError('NOT_FOUND', 'Route not found'), res.locals.requestId);
+const routeNotFound = (res: express.Response) => sendError(res, notFound('Route'), res.locals.requestId);
 
 /**
  * HTTP/1.1 requests must name their Host (RFC 9112 §3.2). Node's own check
@@ -106,14 +106,14 @@ const trpcMethods =
   (req, res, next) => {
     if (req.method === 'GET' || req.method === 'POST') return next();
     const methods = trpcMethodsOf(router, req);
-    if (!methods) return notFound(res);
+    if (!methods) return routeNotFound(res);
     if (req.method === 'HEAD' && methods.includes('GET')) {
       req.method = 'GET';
       // Before the request logger's own listener: the log shows what the client sent.
       res.prependOnceListener('finish', () => (req.method = 'HEAD'));
       return next();
     }
-    sendError(res, new AppError('METHOD_NOT_ALLOWED', `Method ${req.method} not allowed`, undefined, { Allow: allowHeader(methods) }), res.locals.requestId);
+    sendError(res, methodNotAllowed(req.method, allowHeader(methods)), res.locals.requestId);
   };
 
 /**
@@ -124,9 +124,9 @@ const trpcMethods =
  */
 const docsOnlyGet: RequestHandler = (req, res, next) => {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
-    return req.path === '/' ? onlyMethods('GET')(req, res, next) : notFound(res);
+    return req.path === '/' ? onlyMethods('GET')(req, res, next) : routeNotFound(res);
   }
-  if ((decodedOrUndefined(req.path) ?? '').endsWith('/package.json')) return notFound(res);
+  if ((decodedOrUndefined(req.path) ?? '').endsWith('/package.json')) return routeNotFound(res);
   // The page loads its assets by relative URLs (`./swagger-ui.css`): they resolve under /docs/ only.
   const [pathname, query] = req.originalUrl.split(/\?(.*)/s);
   if (pathname === '/docs') {
@@ -194,7 +194,6 @@ export function createApp({ orm, config, logger, router = appRouter }: AppDeps):
   }
   app.use(corsForApp(config.corsOrigins));
 
-
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -202,7 +201,7 @@ export function createApp({ orm, config, logger, router = appRouter }: AppDeps):
 
   app.get('/ready', async (_req, res) => {
     if (await databaseAnswers(orm)) res.json({ status: 'ready' });
-    else sendError(res, new AppError('SERVICE_UNAVAILABLE', 'The database is unavailable'), res.locals.requestId);
+    else sendError(res, databaseUnavailable(), res.locals.requestId);
   });
   app.all('/ready', onlyMethods('GET'));
 
@@ -240,7 +239,7 @@ export function createApp({ orm, config, logger, router = appRouter }: AppDeps):
   app.use('/api', strictQueryEncoding, jsonBody);
   app.use((req, res, next) => (req.path.startsWith('/api/') ? restHandler(req, res, next) : next()));
 
-  app.use((_req, res) => notFound(res));
+  app.use((_req, res) => routeNotFound(res));
 
   const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
     const appError = toAppError(error);

@@ -1,7 +1,7 @@
 import { ConnectionException } from '@mikro-orm/core';
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import { AppError, type FieldIssue } from './errors.js';
+import { AppError, databaseUnavailable, internalError, payloadTooLarge, unsupportedMediaType, type FieldIssue } from './errors.js';
 
 // "Required" reads better than zod's "expected string, received undefined".
 z.config({
@@ -70,6 +70,9 @@ export function zodIssuesToFields(issues: readonly z.core.$ZodIssue[]): FieldIss
  * and driver errors, bugs) becomes a contract error. Unknown errors become a
  * generic 500: their messages may contain SQL or internals and never leave.
  */
+/** A /trpc body or `input` parameter that is not JSON (tRPC reports it two ways). */
+const malformedJson = () => new AppError('VALIDATION_ERROR', 'Malformed JSON body', [{ field: 'body', message: 'Malformed JSON' }]);
+
 export function toAppError(error: unknown): AppError {
   const cause = error instanceof TRPCError && error.cause ? error.cause : error;
   if (cause instanceof AppError) return cause;
@@ -82,12 +85,10 @@ export function toAppError(error: unknown): AppError {
   if (error instanceof TRPCError) {
     switch (error.code) {
       case 'PARSE_ERROR':
-        return new AppError('VALIDATION_ERROR', 'Malformed JSON body', [{ field: 'body', message: 'Malformed JSON' }]);
+        return malformedJson();
       case 'BAD_REQUEST':
         // tRPC reports an unparsable /trpc body or `input` parameter as BAD_REQUEST caused by JSON.parse.
-        if (cause instanceof SyntaxError) {
-          return new AppError('VALIDATION_ERROR', 'Malformed JSON body', [{ field: 'body', message: 'Malformed JSON' }]);
-        }
+        if (cause instanceof SyntaxError) return malformedJson();
         // tRPC's own request checks (a batch over `maxBatchSize`, a batch input that is not an object)
         // throw without a cause; their fixed messages name the problem and hold nothing internal.
         if (!error.cause) return new AppError('VALIDATION_ERROR', error.message);
@@ -95,18 +96,16 @@ export function toAppError(error: unknown): AppError {
       case 'NOT_FOUND':
         return new AppError('NOT_FOUND', 'Not found');
       case 'PAYLOAD_TOO_LARGE':
-        return new AppError('PAYLOAD_TOO_LARGE', 'Request body exceeds 100 KiB');
+        return payloadTooLarge();
       case 'UNSUPPORTED_MEDIA_TYPE':
-        return new AppError('UNSUPPORTED_MEDIA_TYPE', 'Request body must be application/json');
+        return unsupportedMediaType();
       case 'METHOD_NOT_SUPPORTED':
         return new AppError('METHOD_NOT_ALLOWED', 'Method not allowed');
       default:
         break;
     }
   }
-  const unexpected = isDatabaseUnavailable(cause)
-    ? new AppError('SERVICE_UNAVAILABLE', 'The database is unavailable, try again shortly')
-    : new AppError('INTERNAL_ERROR', 'An unexpected error occurred');
+  const unexpected = isDatabaseUnavailable(cause) ? databaseUnavailable() : internalError();
   // Kept for the server log only; the envelope and the tRPC error shape never include causes.
   unexpected.cause = cause;
   return unexpected;

@@ -57,6 +57,35 @@ export const unauthorized = (message = 'Authentication required') =>
 
 export const forbidden = () => new AppError('FORBIDDEN', 'This action requires the admin role');
 
+/*
+ * One constructor per error that is raised in more than one place or shown as an
+ * example in the OpenAPI document, so that the message a client reads is written once.
+ */
+
+/** Contract §2: every 401 carries `WWW-Authenticate: Bearer`, a failed login's included. */
+export const invalidCredentials = () =>
+  new AppError('INVALID_CREDENTIALS', 'Invalid username or password', undefined, { 'WWW-Authenticate': 'Bearer' });
+
+export const methodNotAllowed = (method: string | undefined, allow: string) =>
+  new AppError('METHOD_NOT_ALLOWED', `Method ${method} not allowed`, undefined, { Allow: allow });
+
+export const usernameTaken = () => new AppError('USERNAME_TAKEN', 'This username is already taken');
+
+export const cartEmpty = () => new AppError('CART_EMPTY', 'The cart is empty');
+
+export const promoCodeTaken = (code: string) => new AppError('PROMO_CODE_TAKEN', 'A promo code with this code already exists', { code });
+
+export const idempotencyKeyReused = () =>
+  new AppError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different request body');
+
+export const payloadTooLarge = () => new AppError('PAYLOAD_TOO_LARGE', 'Request body exceeds 100 KiB');
+
+export const unsupportedMediaType = () => new AppError('UNSUPPORTED_MEDIA_TYPE', 'Request body must be application/json');
+
+export const internalError = () => new AppError('INTERNAL_ERROR', 'An unexpected error occurred');
+
+export const databaseUnavailable = () => new AppError('SERVICE_UNAVAILABLE', 'The database is unavailable, try again shortly');
+
 export type PromoCodeInvalidReason =
   | 'not_found'
   | 'inactive'

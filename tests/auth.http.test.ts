@@ -1,5 +1,6 @@
 import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ISO_TIMESTAMP } from './support/contract-shapes.js';
 import { createHttpHarness, expectErrorEnvelope, type HttpHarness } from './support/harness.js';
 
 let h: HttpHarness;
@@ -17,7 +18,7 @@ describe('POST /api/auth/signup', () => {
       accessToken: expect.any(String),
       tokenType: 'Bearer',
       expiresIn: 3600,
-      user: { id: expect.any(String), username: 'Ada.L', role: 'customer', createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) },
+      user: { id: expect.any(String), username: 'Ada.L', role: 'customer', createdAt: expect.stringMatching(ISO_TIMESTAMP) },
     });
     const claims = jwt.decode(res.body.accessToken) as jwt.JwtPayload;
     expect(claims.sub).toBe(res.body.user.id);

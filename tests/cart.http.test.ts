@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Product } from '../src/entities/Product.js';
-import { PromoCode } from '../src/entities/PromoCode.js';
-import { createHttpHarness, expectErrorEnvelope, type HttpHarness } from './support/harness.js';
+import { emptyCart } from './support/contract-shapes.js';
+import { createHttpHarness, expectErrorEnvelope, type HttpHarness, type ProductFields } from './support/harness.js';
 
 /** Contract §5 over real HTTP: paths, statuses, bodies, error envelopes and the order of checks. */
 
@@ -11,39 +10,18 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-async function createProduct(opts: { priceCents?: number; stock?: number } = {}) {
-  const em = h.db.orm.em.fork();
-  const product = em.create(Product, {
-    name: 'Trail Running Shoe',
-    priceCents: opts.priceCents ?? 8999,
-    stock: opts.stock ?? 25,
-    imageUrl: 'https://example.com/img/shoe.jpg',
-    category: 'footwear',
-  });
-  await em.flush();
-  return product;
-}
+/** The product the expected bodies below describe: 89.99, 25 in stock. */
+const createShoe = (fields: ProductFields = {}) =>
+  h.createProduct({ name: 'Trail Running Shoe', priceCents: 8999, stock: 25, imageUrl: 'https://example.com/img/shoe.jpg', category: 'footwear', ...fields });
 
 const token = async () => (await h.createUser()).token;
-
-const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 describe('GET /api/cart', () => {
   it('returns the implicit empty cart as JSON', async () => {
     const res = await h.request('/api/cart', { token: await token() });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/json; charset=utf-8/);
-    expect(res.body).toEqual({
-      id: expect.any(String),
-      items: [],
-      itemCount: 0,
-      subtotal: 0,
-      discount: 0,
-      total: 0,
-      currency: 'EUR',
-      promoCode: null,
-      updatedAt: expect.stringMatching(ISO),
-    });
+    expect(res.body).toEqual(emptyCart());
   });
 
   it('ignores unknown query parameters', async () => {
@@ -84,7 +62,7 @@ describe('GET /api/cart', () => {
 
 describe('POST /api/cart/items', () => {
   it('adds a product and returns the full cart', async () => {
-    const product = await createProduct();
+    const product = await createShoe();
     const res = await h.request('/api/cart/items', { method: 'POST', token: await token(), json: { productId: product.id, quantity: 2 } });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({
@@ -142,7 +120,7 @@ describe('POST /api/cart/items', () => {
 
   it('answers 409 INSUFFICIENT_STOCK with the resulting quantity and what is available', async () => {
     const t = await token();
-    const product = await createProduct({ stock: 3 });
+    const product = await createShoe({ stock: 3 });
     await h.request('/api/cart/items', { method: 'POST', token: t, json: { productId: product.id, quantity: 2 } });
     const res = await h.request('/api/cart/items', { method: 'POST', token: t, json: { productId: product.id, quantity: 2 } });
     const error = expectErrorEnvelope(res, 409, 'INSUFFICIENT_STOCK');
@@ -153,7 +131,7 @@ describe('POST /api/cart/items', () => {
 describe('PATCH and DELETE /api/cart/items/{itemId}', () => {
   async function cartWithLine(stock = 25) {
     const t = await token();
-    const product = await createProduct({ stock });
+    const product = await createShoe({ stock });
     const res = await h.request('/api/cart/items', { method: 'POST', token: t, json: { productId: product.id } });
     return { t, product, itemId: res.body.items[0].id as string };
   }
@@ -199,11 +177,9 @@ describe('PATCH and DELETE /api/cart/items/{itemId}', () => {
 describe('DELETE /api/cart and the promo code routes', () => {
   it('applies, replaces, removes and clears', async () => {
     const t = await token();
-    const em = h.db.orm.em.fork();
-    em.create(PromoCode, { code: 'HTTP10', type: 'percent', value: 10 });
-    em.create(PromoCode, { code: 'HTTP5OFF', type: 'fixed', value: 500 });
-    await em.flush();
-    const product = await createProduct({ priceCents: 8999 });
+    await h.createPromoCode({ code: 'HTTP10', type: 'percent', value: 10 });
+    await h.createPromoCode({ code: 'HTTP5OFF', type: 'fixed', value: 500 });
+    const product = await createShoe();
     await h.request('/api/cart/items', { method: 'POST', token: t, json: { productId: product.id, quantity: 2 } });
 
     const applied = await h.request('/api/cart/promo-code', { method: 'POST', token: t, json: { code: ' http10 ' } });

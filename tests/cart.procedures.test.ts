@@ -6,6 +6,7 @@ import { PromoRedemption } from '../src/entities/PromoRedemption.js';
 import type { User } from '../src/entities/User.js';
 import { createContextInner } from '../src/context/context.js';
 import { createCaller } from '../src/routers/_app.js';
+import { emptyCart } from './support/contract-shapes.js';
 import { createHarness, type Harness } from './support/harness.js';
 import { expectAppError } from './support/errors.js';
 
@@ -17,71 +18,25 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-let productCounter = 0;
-
-async function createProduct(opts: { priceCents?: number; stock?: number; name?: string; imageUrl?: string | null } = {}) {
-  const em = h.db.orm.em.fork();
-  const product = em.create(Product, {
-    name: opts.name ?? `Product ${++productCounter}`,
-    priceCents: opts.priceCents ?? 1000,
-    stock: opts.stock ?? 50,
-    imageUrl: opts.imageUrl ?? null,
-    category: null,
-  });
-  await em.flush();
-  return product;
-}
-
 async function updateProduct(id: string, changes: Partial<Pick<Product, 'priceCents' | 'stock' | 'deletedAt'>>) {
   await h.db.orm.em.fork().nativeUpdate(Product, { id }, changes);
-}
-
-let promoCounter = 0;
-
-async function createPromo(opts: Partial<Pick<PromoCode, 'type' | 'value' | 'active' | 'startsAt' | 'expiresAt' | 'maxRedemptions' | 'redemptions' | 'minSubtotalCents'>> & { code?: string } = {}) {
-  const em = h.db.orm.em.fork();
-  const promo = em.create(PromoCode, {
-    code: opts.code ?? `CART${++promoCounter}`,
-    type: opts.type ?? 'percent',
-    value: opts.value ?? 10,
-    active: opts.active ?? true,
-    startsAt: opts.startsAt ?? null,
-    expiresAt: opts.expiresAt ?? null,
-    maxRedemptions: opts.maxRedemptions ?? null,
-    redemptions: opts.redemptions ?? 0,
-    minSubtotalCents: opts.minSubtotalCents ?? 0,
-  });
-  await em.flush();
-  return promo;
 }
 
 async function customer(): Promise<User> {
   return (await h.createUser()).user;
 }
 
-const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
-
 describe('reading the cart', () => {
   it('creates an empty cart on first read and keeps returning it', async () => {
     const user = await customer();
     const first = await h.caller(user).cart.get();
-    expect(first).toEqual({
-      id: expect.any(String),
-      items: [],
-      itemCount: 0,
-      subtotal: 0,
-      discount: 0,
-      total: 0,
-      currency: 'EUR',
-      promoCode: null,
-      updatedAt: expect.stringMatching(ISO),
-    });
+    expect(first).toEqual(emptyCart());
     expect((await h.caller(user).cart.get()).id).toBe(first.id);
   });
 
   it('gives every user their own cart', async () => {
     const [a, b] = [await customer(), await customer()];
-    const product = await createProduct();
+    const product = await h.createProduct();
     await h.caller(a).cart.addItem({ productId: product.id });
     const cartB = await h.caller(b).cart.get();
     expect(cartB.items).toEqual([]);
@@ -103,7 +58,7 @@ describe('reading the cart', () => {
 describe('adding items', () => {
   it('adds a line with quantity 1 by default, and adds to the same line again', async () => {
     const user = await customer();
-    const product = await createProduct({ priceCents: 1999, stock: 10, name: 'Trail Shoe', imageUrl: 'https://example.com/shoe.jpg' });
+    const product = await h.createProduct({ priceCents: 1999, stock: 10, name: 'Trail Shoe', imageUrl: 'https://example.com/shoe.jpg' });
     const once = await h.caller(user).cart.addItem({ productId: product.id });
     expect(once.items).toEqual([
       {
@@ -125,8 +80,8 @@ describe('adding items', () => {
 
   it('computes totals from cents, never from floats', async () => {
     const user = await customer();
-    const a = await createProduct({ priceCents: 10 }); // 0.10
-    const b = await createProduct({ priceCents: 20 }); // 0.20
+    const a = await h.createProduct({ priceCents: 10 }); // 0.10
+    const b = await h.createProduct({ priceCents: 20 }); // 0.20
     await h.caller(user).cart.addItem({ productId: a.id });
     const cart = await h.caller(user).cart.addItem({ productId: b.id });
     expect(cart.subtotal).toBe(0.3); // 0.1 + 0.2 in floats would be 0.30000000000000004
@@ -135,7 +90,7 @@ describe('adding items', () => {
 
   it('lists lines in the order they were first added, even after later changes', async () => {
     const user = await customer();
-    const products = [await createProduct(), await createProduct(), await createProduct()];
+    const products = [await h.createProduct(), await h.createProduct(), await h.createProduct()];
     for (const product of products) await h.caller(user).cart.addItem({ productId: product.id });
     const cart = await h.caller(user).cart.addItem({ productId: products[0]!.id, quantity: 4 });
     expect(cart.items.map((item) => item.productId)).toEqual(products.map((p) => p.id));
@@ -146,13 +101,13 @@ describe('adding items', () => {
 
   it('answers an add with exactly the cart a read shows next (lines computed, not read back)', async () => {
     const user = await customer();
-    const [a, b] = [await createProduct({ priceCents: 150, stock: 9, imageUrl: 'https://example.com/a.jpg' }), await createProduct({ priceCents: 275 })];
+    const [a, b] = [await h.createProduct({ priceCents: 150, stock: 9, imageUrl: 'https://example.com/a.jpg' }), await h.createProduct({ priceCents: 275 })];
     const steps = [{ productId: a.id }, { productId: b.id, quantity: 3 }, { productId: a.id, quantity: 2 }, { productId: b.id }];
     for (const step of steps) {
       const added = await h.caller(user).cart.addItem(step);
       expect(await h.caller(user).cart.get()).toEqual(added);
     }
-    const hidden = await createProduct();
+    const hidden = await h.createProduct();
     await h.caller(user).cart.addItem({ productId: hidden.id });
     await updateProduct(hidden.id, { deletedAt: new Date() });
     const added = await h.caller(user).cart.addItem({ productId: a.id });
@@ -162,7 +117,7 @@ describe('adding items', () => {
 
   it('answers 404 for unknown, deleted and malformed product ids', async () => {
     const user = await customer();
-    const deleted = await createProduct();
+    const deleted = await h.createProduct();
     await updateProduct(deleted.id, { deletedAt: new Date() });
     for (const productId of ['00000000-0000-4000-8000-000000000000', deleted.id, 'not-a-uuid', '']) {
       await expectAppError(h.caller(user).cart.addItem({ productId }), 'NOT_FOUND');
@@ -172,7 +127,7 @@ describe('adding items', () => {
 
   it('rejects a line that would exceed the stock, reporting the resulting quantity', async () => {
     const user = await customer();
-    const product = await createProduct({ stock: 5 });
+    const product = await h.createProduct({ stock: 5 });
     await h.caller(user).cart.addItem({ productId: product.id, quantity: 3 });
     const error = await expectAppError(h.caller(user).cart.addItem({ productId: product.id, quantity: 3 }), 'INSUFFICIENT_STOCK');
     expect(error.details).toEqual([{ productId: product.id, requested: 6, available: 5 }]);
@@ -181,7 +136,7 @@ describe('adding items', () => {
 
   it('caps a line at 99 even when there is more stock', async () => {
     const user = await customer();
-    const product = await createProduct({ stock: 500 });
+    const product = await h.createProduct({ stock: 500 });
     const cart = await h.caller(user).cart.addItem({ productId: product.id, quantity: 60 });
     expect(cart.items[0]!.available).toBe(99);
     const error = await expectAppError(h.caller(user).cart.addItem({ productId: product.id, quantity: 50 }), 'INSUFFICIENT_STOCK');
@@ -190,14 +145,14 @@ describe('adding items', () => {
 
   it('rejects an out-of-stock product', async () => {
     const user = await customer();
-    const product = await createProduct({ stock: 0 });
+    const product = await h.createProduct({ stock: 0 });
     const error = await expectAppError(h.caller(user).cart.addItem({ productId: product.id }), 'INSUFFICIENT_STOCK');
     expect(error.details).toEqual([{ productId: product.id, requested: 1, available: 0 }]);
   });
 
   it.each([0, 100, 1.5, -1])('rejects quantity %s', async (quantity) => {
     const user = await customer();
-    const product = await createProduct();
+    const product = await h.createProduct();
     const error = await expectAppError(h.caller(user).cart.addItem({ productId: product.id, quantity }), 'VALIDATION_ERROR');
     expect(error.details).toEqual([{ field: 'quantity', message: expect.any(String) }]);
   });
@@ -211,7 +166,7 @@ describe('adding items', () => {
 describe('updating and removing lines', () => {
   it('sets the quantity of a line', async () => {
     const user = await customer();
-    const product = await createProduct({ priceCents: 250, stock: 20 });
+    const product = await h.createProduct({ priceCents: 250, stock: 20 });
     const added = await h.caller(user).cart.addItem({ productId: product.id, quantity: 5 });
     const updated = await h.caller(user).cart.updateItem({ itemId: added.items[0]!.id, quantity: 2 });
     expect(updated.items[0]).toMatchObject({ quantity: 2, lineTotal: 5 });
@@ -220,7 +175,7 @@ describe('updating and removing lines', () => {
 
   it('rejects a quantity above what is available, reporting it', async () => {
     const user = await customer();
-    const product = await createProduct({ stock: 4 });
+    const product = await h.createProduct({ stock: 4 });
     const added = await h.caller(user).cart.addItem({ productId: product.id });
     const error = await expectAppError(h.caller(user).cart.updateItem({ itemId: added.items[0]!.id, quantity: 5 }), 'INSUFFICIENT_STOCK');
     expect(error.details).toEqual([{ productId: product.id, requested: 5, available: 4 }]);
@@ -228,7 +183,7 @@ describe('updating and removing lines', () => {
 
   it("answers 404 for another user's line, a malformed id and an unknown id", async () => {
     const [owner, other] = [await customer(), await customer()];
-    const product = await createProduct();
+    const product = await h.createProduct();
     const itemId = (await h.caller(owner).cart.addItem({ productId: product.id })).items[0]!.id;
     for (const id of [itemId, 'nope', '00000000-0000-4000-8000-000000000000']) {
       await expectAppError(h.caller(other).cart.updateItem({ itemId: id, quantity: 2 }), 'NOT_FOUND');
@@ -239,7 +194,7 @@ describe('updating and removing lines', () => {
 
   it('removes a line', async () => {
     const user = await customer();
-    const [a, b] = [await createProduct(), await createProduct()];
+    const [a, b] = [await h.createProduct(), await h.createProduct()];
     await h.caller(user).cart.addItem({ productId: a.id });
     const cart = await h.caller(user).cart.addItem({ productId: b.id, quantity: 2 });
     const after = await h.caller(user).cart.removeItem({ itemId: cart.items[0]!.id });
@@ -250,8 +205,8 @@ describe('updating and removing lines', () => {
 
   it('clears lines and the promo code', async () => {
     const user = await customer();
-    const promo = await createPromo();
-    await h.caller(user).cart.addItem({ productId: (await createProduct()).id });
+    const promo = await h.createPromoCode();
+    await h.caller(user).cart.addItem({ productId: (await h.createProduct()).id });
     await h.caller(user).cart.applyPromoCode({ code: promo.code });
     const cleared = await h.caller(user).cart.clear();
     expect(cleared).toMatchObject({ items: [], itemCount: 0, subtotal: 0, discount: 0, total: 0, promoCode: null });
@@ -260,8 +215,8 @@ describe('updating and removing lines', () => {
 
   it('bumps updatedAt on every mutation', async () => {
     const user = await customer();
-    const product = await createProduct();
-    const promo = await createPromo();
+    const product = await h.createProduct();
+    const promo = await h.createPromoCode();
     const seen = [(await h.caller(user).cart.get()).updatedAt];
     const pause = () => new Promise((resolve) => setTimeout(resolve, 5));
     const steps = [
@@ -283,7 +238,7 @@ describe('updating and removing lines', () => {
 describe('live invariants', () => {
   it('shows a price change at once', async () => {
     const user = await customer();
-    const product = await createProduct({ priceCents: 1000 });
+    const product = await h.createProduct({ priceCents: 1000 });
     await h.caller(user).cart.addItem({ productId: product.id, quantity: 2 });
     await updateProduct(product.id, { priceCents: 1250 });
     expect((await h.caller(user).cart.get())).toMatchObject({ subtotal: 25, total: 25, items: [{ unitPrice: 12.5, lineTotal: 25 }] });
@@ -291,7 +246,7 @@ describe('live invariants', () => {
 
   it('shows the current stock as available, capped at 99', async () => {
     const user = await customer();
-    const product = await createProduct({ stock: 150 });
+    const product = await h.createProduct({ stock: 150 });
     await h.caller(user).cart.addItem({ productId: product.id });
     expect((await h.caller(user).cart.get()).items[0]!.available).toBe(99);
     await updateProduct(product.id, { stock: 7 });
@@ -300,7 +255,7 @@ describe('live invariants', () => {
 
   it('drops a deleted product from the cart', async () => {
     const user = await customer();
-    const [kept, deleted] = [await createProduct({ priceCents: 300 }), await createProduct({ priceCents: 700 })];
+    const [kept, deleted] = [await h.createProduct({ priceCents: 300 }), await h.createProduct({ priceCents: 700 })];
     await h.caller(user).cart.addItem({ productId: kept.id });
     const cart = await h.caller(user).cart.addItem({ productId: deleted.id });
     await updateProduct(deleted.id, { deletedAt: new Date() });
@@ -314,24 +269,24 @@ describe('live invariants', () => {
 describe('promo codes on the cart', () => {
   it('applies a code case-insensitively and trimmed, rounding a percent discount half-up', async () => {
     const user = await customer();
-    const promo = await createPromo({ code: 'HALFUP10', type: 'percent', value: 10 });
-    await h.caller(user).cart.addItem({ productId: (await createProduct({ priceCents: 25 })).id }); // 10% of 25 cents = 2.5 cents
+    const promo = await h.createPromoCode({ code: 'HALFUP10', type: 'percent', value: 10 });
+    await h.caller(user).cart.addItem({ productId: (await h.createProduct({ priceCents: 25 })).id }); // 10% of 25 cents = 2.5 cents
     const cart = await h.caller(user).cart.applyPromoCode({ code: '  halfUp10 ' });
     expect(cart).toMatchObject({ promoCode: promo.code, subtotal: 0.25, discount: 0.03, total: 0.22 });
   });
 
   it('caps a fixed discount at the subtotal', async () => {
     const user = await customer();
-    const promo = await createPromo({ type: 'fixed', value: 5000 });
-    await h.caller(user).cart.addItem({ productId: (await createProduct({ priceCents: 1999 })).id });
+    const promo = await h.createPromoCode({ type: 'fixed', value: 5000 });
+    await h.caller(user).cart.addItem({ productId: (await h.createProduct({ priceCents: 1999 })).id });
     const cart = await h.caller(user).cart.applyPromoCode({ code: promo.code });
     expect(cart).toMatchObject({ subtotal: 19.99, discount: 19.99, total: 0 });
   });
 
   it('replaces an applied code and removes it again', async () => {
     const user = await customer();
-    const [ten, fixed] = [await createPromo({ value: 10 }), await createPromo({ type: 'fixed', value: 300 })];
-    await h.caller(user).cart.addItem({ productId: (await createProduct({ priceCents: 2000 })).id });
+    const [ten, fixed] = [await h.createPromoCode({ value: 10 }), await h.createPromoCode({ type: 'fixed', value: 300 })];
+    await h.caller(user).cart.addItem({ productId: (await h.createProduct({ priceCents: 2000 })).id });
     expect(await h.caller(user).cart.applyPromoCode({ code: ten.code })).toMatchObject({ promoCode: ten.code, discount: 2, total: 18 });
     expect(await h.caller(user).cart.applyPromoCode({ code: fixed.code })).toMatchObject({ promoCode: fixed.code, discount: 3, total: 17 });
     expect(await h.caller(user).cart.removePromoCode()).toMatchObject({ promoCode: null, discount: 0, total: 20 });
@@ -339,18 +294,18 @@ describe('promo codes on the cart', () => {
 
   it('applies a code to an empty cart when no minimum applies', async () => {
     const user = await customer();
-    const promo = await createPromo();
+    const promo = await h.createPromoCode();
     expect(await h.caller(user).cart.applyPromoCode({ code: promo.code })).toMatchObject({ promoCode: promo.code, discount: 0, total: 0 });
   });
 
   it('rejects each kind of unusable code with its reason and keeps the previous code', async () => {
     const user = await customer();
-    const good = await createPromo();
-    await h.caller(user).cart.addItem({ productId: (await createProduct({ priceCents: 1000 })).id });
+    const good = await h.createPromoCode();
+    await h.caller(user).cart.addItem({ productId: (await h.createProduct({ priceCents: 1000 })).id });
     await h.caller(user).cart.applyPromoCode({ code: good.code });
 
     const day = 24 * 60 * 60 * 1000;
-    const used = await createPromo();
+    const used = await h.createPromoCode();
     const em = h.db.orm.em.fork();
     const order = em.create(Order, { user: user.id, itemCount: 1, subtotalCents: 100, discountCents: 0, totalCents: 100, currency: 'EUR', promoCode: used.code });
     em.create(PromoRedemption, { promoCode: used.id, user: user.id, order });
@@ -358,14 +313,14 @@ describe('promo codes on the cart', () => {
 
     const cases: Array<[string, string]> = [
       ['NO-SUCH-CODE', 'not_found'],
-      [(await createPromo({ active: false })).code, 'inactive'],
-      [(await createPromo({ expiresAt: new Date(Date.now() - day) })).code, 'expired'],
-      [(await createPromo({ startsAt: new Date(Date.now() + day) })).code, 'not_started'],
-      [(await createPromo({ maxRedemptions: 2, redemptions: 2 })).code, 'exhausted'],
+      [(await h.createPromoCode({ active: false })).code, 'inactive'],
+      [(await h.createPromoCode({ expiresAt: new Date(Date.now() - day) })).code, 'expired'],
+      [(await h.createPromoCode({ startsAt: new Date(Date.now() + day) })).code, 'not_started'],
+      [(await h.createPromoCode({ maxRedemptions: 2, redemptions: 2 })).code, 'exhausted'],
       [used.code, 'already_used'],
-      [(await createPromo({ minSubtotalCents: 1001 })).code, 'min_subtotal_not_met'],
+      [(await h.createPromoCode({ minSubtotalCents: 1001 })).code, 'min_subtotal_not_met'],
       // Several reasons at once: the first in contract order wins.
-      [(await createPromo({ active: false, expiresAt: new Date(Date.now() - day), minSubtotalCents: 99999 })).code, 'inactive'],
+      [(await h.createPromoCode({ active: false, expiresAt: new Date(Date.now() - day), minSubtotalCents: 99999 })).code, 'inactive'],
     ];
     for (const [code, reason] of cases) {
       const error = await expectAppError(h.caller(user).cart.applyPromoCode({ code }), 'PROMO_CODE_INVALID');
@@ -376,8 +331,8 @@ describe('promo codes on the cart', () => {
 
   it('keeps a code that stops being valid applied, with discount 0, until it is valid again', async () => {
     const user = await customer();
-    const promo = await createPromo({ value: 50, minSubtotalCents: 1500 });
-    const product = await createProduct({ priceCents: 1000 });
+    const promo = await h.createPromoCode({ value: 50, minSubtotalCents: 1500 });
+    const product = await h.createProduct({ priceCents: 1000 });
     const cart = await h.caller(user).cart.addItem({ productId: product.id, quantity: 2 });
     await h.caller(user).cart.applyPromoCode({ code: promo.code });
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Order } from '../src/entities/Order.js';
 import { Product } from '../src/entities/Product.js';
-import { PromoCode } from '../src/entities/PromoCode.js';
-import { createHttpHarness, expectErrorEnvelope, type HttpHarness } from './support/harness.js';
+import { ISO_TIMESTAMP } from './support/contract-shapes.js';
+import { createHttpHarness, expectErrorEnvelope, type HttpHarness, type ProductFields } from './support/harness.js';
 
 /** Contract §6 over real HTTP: 201 + Location, the 409s, idempotency headers and the order of checks. */
 
@@ -12,20 +12,8 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-let counter = 0;
-
-async function createProduct(opts: { priceCents?: number; stock?: number } = {}) {
-  const em = h.db.orm.em.fork();
-  const product = em.create(Product, {
-    name: `Item ${++counter}`,
-    priceCents: opts.priceCents ?? 8999,
-    stock: opts.stock ?? 25,
-    imageUrl: null,
-    category: null,
-  });
-  await em.flush();
-  return product;
-}
+/** 89.99 and 25 in stock unless the test says otherwise: the figures the expected bodies use. */
+const createProduct = (fields: ProductFields = {}) => h.createProduct({ priceCents: 8999, stock: 25, ...fields });
 
 async function shopper(lines: Array<{ productId: string; quantity: number }> = []) {
   const { user, token } = await h.createUser();
@@ -47,7 +35,7 @@ const checkout = (token: string, init: { json?: unknown; key?: string; headers?:
 
 describe('POST /api/checkout', () => {
   it('answers 201 with the order and its Location, and the next cart is new and empty', async () => {
-    const product = await createProduct({ priceCents: 8999 });
+    const product = await createProduct();
     const { token } = await shopper([{ productId: product.id, quantity: 2 }]);
     const cartId = (await h.request('/api/cart', { token })).body.id;
 
@@ -64,7 +52,7 @@ describe('POST /api/checkout', () => {
       total: 179.98,
       currency: 'EUR',
       promoCode: null,
-      createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      createdAt: expect.stringMatching(ISO_TIMESTAMP),
     });
     expect(res.headers.get('location')).toBe(`/api/orders/${res.body.id}`);
     expect(res.headers.get('idempotent-replayed')).toBeNull();
@@ -88,11 +76,9 @@ describe('POST /api/checkout', () => {
   });
 
   it('applies a promo code from the body, the cart, or not at all when it is invalid', async () => {
-    const em = h.db.orm.em.fork();
-    em.create(PromoCode, { code: 'HTTPSAVE10', type: 'percent', value: 10 });
-    em.create(PromoCode, { code: 'HTTPOFF', type: 'percent', value: 50, active: false });
-    await em.flush();
-    const product = await createProduct({ priceCents: 8999 });
+    await h.createPromoCode({ code: 'HTTPSAVE10', type: 'percent', value: 10 });
+    await h.createPromoCode({ code: 'HTTPOFF', type: 'percent', value: 50, active: false });
+    const product = await createProduct();
 
     const fromBody = await shopper([{ productId: product.id, quantity: 2 }]);
     const ordered = await checkout(fromBody.token, { json: { promoCode: 'httpsave10' } });

@@ -9,6 +9,7 @@ import { PromoRedemption } from '../src/entities/PromoRedemption.js';
 import type { User } from '../src/entities/User.js';
 import { createCaller } from '../src/routers/_app.js';
 import { requestFingerprint } from '../src/routers/checkout/idempotency.js';
+import { ISO_TIMESTAMP } from './support/contract-shapes.js';
 import { createHarness, type Harness } from './support/harness.js';
 import { expectAppError } from './support/errors.js';
 import { captureSql } from './support/sql-log.js';
@@ -20,35 +21,6 @@ beforeAll(async () => {
   h = await createHarness();
 });
 afterAll(() => h.close());
-
-let counter = 0;
-
-async function createProduct(opts: { priceCents?: number; stock?: number; name?: string } = {}) {
-  const em = h.db.orm.em.fork();
-  const product = em.create(Product, {
-    name: opts.name ?? `Product ${++counter}`,
-    priceCents: opts.priceCents ?? 1000,
-    stock: opts.stock ?? 50,
-    imageUrl: null,
-    category: null,
-  });
-  await em.flush();
-  return product;
-}
-
-async function createPromo(opts: Partial<Pick<PromoCode, 'type' | 'value' | 'active' | 'maxRedemptions' | 'minSubtotalCents'>> = {}) {
-  const em = h.db.orm.em.fork();
-  const promo = em.create(PromoCode, {
-    code: `CHECKOUT${++counter}`,
-    type: opts.type ?? 'percent',
-    value: opts.value ?? 10,
-    active: opts.active ?? true,
-    maxRedemptions: opts.maxRedemptions ?? null,
-    minSubtotalCents: opts.minSubtotalCents ?? 0,
-  });
-  await em.flush();
-  return promo;
-}
 
 const reloadProduct = (id: string) => h.db.orm.em.fork().findOneOrFail(Product, { id });
 const reloadPromo = (id: string) => h.db.orm.em.fork().findOneOrFail(PromoCode, { id });
@@ -69,8 +41,8 @@ async function customerWithCart(lines: Array<{ product: Product; quantity: numbe
 
 describe('placing an order', () => {
   it('turns the cart into an order snapshot, takes the stock and opens a new cart', async () => {
-    const shoe = await createProduct({ name: 'Trail Shoe', priceCents: 8999, stock: 10 });
-    const sock = await createProduct({ name: 'Sock', priceCents: 1999, stock: 5 });
+    const shoe = await h.createProduct({ name: 'Trail Shoe', priceCents: 8999, stock: 10 });
+    const sock = await h.createProduct({ name: 'Sock', priceCents: 1999, stock: 5 });
     const user = await customerWithCart([
       { product: shoe, quantity: 2 },
       { product: sock, quantity: 3 },
@@ -93,7 +65,7 @@ describe('placing an order', () => {
       total: 239.95,
       currency: 'EUR',
       promoCode: null,
-      createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      createdAt: expect.stringMatching(ISO_TIMESTAMP),
     });
     expect(headers).toEqual({ Location: `/api/orders/${order.id}` });
     expect((await reloadProduct(shoe.id)).stock).toBe(8);
@@ -106,7 +78,7 @@ describe('placing an order', () => {
   });
 
   it('keeps the order unchanged when prices change or products are deleted later', async () => {
-    const product = await createProduct({ name: 'Lamp', priceCents: 4500 });
+    const product = await h.createProduct({ name: 'Lamp', priceCents: 4500 });
     const user = await customerWithCart([{ product, quantity: 1 }]);
     const order = await h.caller(user).checkout.submit();
     await h.db.orm.em.fork().nativeUpdate(Product, { id: product.id }, { priceCents: 9900, name: 'Renamed lamp' });
@@ -116,14 +88,14 @@ describe('placing an order', () => {
   });
 
   it('charges the current price, not the one seen when the item was added', async () => {
-    const product = await createProduct({ priceCents: 1000 });
+    const product = await h.createProduct({ priceCents: 1000 });
     const user = await customerWithCart([{ product, quantity: 2 }]);
     await h.db.orm.em.fork().nativeUpdate(Product, { id: product.id }, { priceCents: 1234 });
     expect(await h.caller(user).checkout.submit()).toMatchObject({ subtotal: 24.68, total: 24.68, items: [{ unitPrice: 12.34, lineTotal: 24.68 }] });
   });
 
   it('leaves out a product deleted since it was added', async () => {
-    const [kept, deleted] = [await createProduct(), await createProduct()];
+    const [kept, deleted] = [await h.createProduct(), await h.createProduct()];
     const user = await customerWithCart([
       { product: kept, quantity: 1 },
       { product: deleted, quantity: 1 },
@@ -137,7 +109,7 @@ describe('placing an order', () => {
 
 describe('statements', () => {
   it('closes the cart, reads its lines, locks the products, then takes the stock and writes the order in one statement', async () => {
-    const products = await Promise.all([createProduct(), createProduct(), createProduct()]);
+    const products = await Promise.all([h.createProduct(), h.createProduct(), h.createProduct()]);
     const user = await customerWithCart(products.map((product) => ({ product, quantity: 2 })));
     const { statements } = await captureSql(h.db.orm, () => h.caller(user).checkout.submit({}));
     // The query log may be colourised.
@@ -157,7 +129,7 @@ describe('conflicts', () => {
     const { user: fresh } = await h.createUser();
     await expectAppError(h.caller(fresh).checkout.submit(), 'CART_EMPTY');
 
-    const product = await createProduct();
+    const product = await h.createProduct();
     const user = await customerWithCart([{ product, quantity: 1 }]);
     await h.caller(user).cart.clear();
     await expectAppError(h.caller(user).checkout.submit(), 'CART_EMPTY');
@@ -169,14 +141,14 @@ describe('conflicts', () => {
   });
 
   it('answers CART_EMPTY when every product in the cart was deleted', async () => {
-    const product = await createProduct();
+    const product = await h.createProduct();
     const user = await customerWithCart([{ product, quantity: 1 }]);
     await h.db.orm.em.fork().nativeUpdate(Product, { id: product.id }, { deletedAt: new Date() });
     await expectAppError(h.caller(user).checkout.submit(), 'CART_EMPTY');
   });
 
   it('lists every line that does not fit, with the stock at checkout, and changes nothing', async () => {
-    const [a, b, c] = [await createProduct({ stock: 10 }), await createProduct({ stock: 10 }), await createProduct({ stock: 10 })];
+    const [a, b, c] = [await h.createProduct({ stock: 10 }), await h.createProduct({ stock: 10 }), await h.createProduct({ stock: 10 })];
     const user = await customerWithCart([
       { product: a, quantity: 4 },
       { product: b, quantity: 5 },
@@ -198,7 +170,7 @@ describe('conflicts', () => {
   });
 
   it('reports the real stock as available at checkout, even above 99', async () => {
-    const product = await createProduct({ stock: 99 });
+    const product = await h.createProduct({ stock: 99 });
     const user = await customerWithCart([{ product, quantity: 99 }]);
     await h.db.orm.em.fork().nativeUpdate(Product, { id: product.id }, { stock: 98 });
     const error = await expectAppError(h.caller(user).checkout.submit(), 'INSUFFICIENT_STOCK');
@@ -206,8 +178,8 @@ describe('conflicts', () => {
   });
 
   it('puts INSUFFICIENT_STOCK before PROMO_CODE_INVALID', async () => {
-    const product = await createProduct({ stock: 5 });
-    const promo = await createPromo();
+    const product = await h.createProduct({ stock: 5 });
+    const promo = await h.createPromoCode();
     const user = await customerWithCart([{ product, quantity: 5 }]);
     await h.caller(user).cart.applyPromoCode({ code: promo.code });
     await h.db.orm.em.fork().nativeUpdate(PromoCode, { id: promo.id }, { active: false });
@@ -218,8 +190,8 @@ describe('conflicts', () => {
   });
 
   it('refuses a cart whose applied code stopped being valid, until the code is removed', async () => {
-    const product = await createProduct({ priceCents: 1000, stock: 5 });
-    const promo = await createPromo({ minSubtotalCents: 2000 });
+    const product = await h.createProduct({ priceCents: 1000, stock: 5 });
+    const promo = await h.createPromoCode({ minSubtotalCents: 2000 });
     const user = await customerWithCart([{ product, quantity: 2 }]);
     const cart = await h.caller(user).cart.applyPromoCode({ code: promo.code });
     await h.caller(user).cart.updateItem({ itemId: cart.items[0]!.id, quantity: 1 });
@@ -236,8 +208,8 @@ describe('conflicts', () => {
 
 describe('promo codes at checkout', () => {
   it("redeems the cart's code and records the discount on the order", async () => {
-    const product = await createProduct({ priceCents: 8999 });
-    const promo = await createPromo({ value: 10 });
+    const product = await h.createProduct({ priceCents: 8999 });
+    const promo = await h.createPromoCode({ value: 10 });
     const user = await customerWithCart([{ product, quantity: 2 }]);
     await h.caller(user).cart.applyPromoCode({ code: promo.code });
 
@@ -248,8 +220,8 @@ describe('promo codes at checkout', () => {
   });
 
   it("lets a code in the body override the cart's code; a blank one keeps the cart's", async () => {
-    const product = await createProduct({ priceCents: 2000 });
-    const [cartCode, bodyCode] = [await createPromo({ value: 10 }), await createPromo({ type: 'fixed', value: 500 })];
+    const product = await h.createProduct({ priceCents: 2000 });
+    const [cartCode, bodyCode] = [await h.createPromoCode({ value: 10 }), await h.createPromoCode({ type: 'fixed', value: 500 })];
 
     const overriding = await customerWithCart([{ product, quantity: 1 }]);
     await h.caller(overriding).cart.applyPromoCode({ code: cartCode.code });
@@ -262,8 +234,8 @@ describe('promo codes at checkout', () => {
   });
 
   it('rejects an unknown override code and a code this user already redeemed', async () => {
-    const product = await createProduct();
-    const promo = await createPromo();
+    const product = await h.createProduct();
+    const promo = await h.createPromoCode();
     const user = await customerWithCart([{ product, quantity: 1 }]);
     expect((await expectAppError(h.caller(user).checkout.submit({ promoCode: 'NO-SUCH' }), 'PROMO_CODE_INVALID')).details).toEqual({ reason: 'not_found' });
 
@@ -275,8 +247,8 @@ describe('promo codes at checkout', () => {
   });
 
   it('rounds a percent discount half-up to the cent', async () => {
-    const product = await createProduct({ priceCents: 25 });
-    const promo = await createPromo({ value: 10 });
+    const product = await h.createProduct({ priceCents: 25 });
+    const promo = await h.createPromoCode({ value: 10 });
     const user = await customerWithCart([{ product, quantity: 1 }]);
     expect(await h.caller(user).checkout.submit({ promoCode: promo.code })).toMatchObject({ subtotal: 0.25, discount: 0.03, total: 0.22 });
   });
@@ -284,7 +256,7 @@ describe('promo codes at checkout', () => {
 
 describe('idempotency', () => {
   it('replays the original order for a retry with the same key and body, creating nothing', async () => {
-    const product = await createProduct({ stock: 10 });
+    const product = await h.createProduct({ stock: 10 });
     const user = await customerWithCart([{ product, quantity: 2 }]);
     const first = callerWithContext(user, 'retry-key-1');
     const order = await first.caller.checkout.submit();
@@ -300,8 +272,8 @@ describe('idempotency', () => {
   });
 
   it('answers IDEMPOTENCY_KEY_REUSED for the same key with a different body', async () => {
-    const product = await createProduct();
-    const promo = await createPromo();
+    const product = await h.createProduct();
+    const promo = await h.createPromoCode();
     const user = await customerWithCart([{ product, quantity: 1 }]);
     await callerWithContext(user, 'reused').caller.checkout.submit({ promoCode: promo.code });
     for (const body of [undefined, { promoCode: null }, { promoCode: promo.code.toLowerCase() }]) {
@@ -310,7 +282,7 @@ describe('idempotency', () => {
   });
 
   it('remembers only successful checkouts: after an error the key is still free', async () => {
-    const product = await createProduct();
+    const product = await h.createProduct();
     const { user } = await h.createUser();
     await expectAppError(callerWithContext(user, 'after-error').caller.checkout.submit(), 'CART_EMPTY');
     await h.caller(user).cart.addItem({ productId: product.id });
@@ -321,7 +293,7 @@ describe('idempotency', () => {
   });
 
   it('scopes keys to the user', async () => {
-    const product = await createProduct();
+    const product = await h.createProduct();
     const [a, b] = [await customerWithCart([{ product, quantity: 1 }]), await customerWithCart([{ product, quantity: 1 }])];
     const orderA = await callerWithContext(a, 'shared-key').caller.checkout.submit();
     const orderB = await callerWithContext(b, 'shared-key').caller.checkout.submit({ promoCode: null });
@@ -330,7 +302,7 @@ describe('idempotency', () => {
   });
 
   it('forgets keys after 24 hours', async () => {
-    const product = await createProduct();
+    const product = await h.createProduct();
     const user = await customerWithCart([{ product, quantity: 1 }]);
     const old = await callerWithContext(user, 'old-key').caller.checkout.submit();
     await h.db.orm.em.fork().nativeUpdate(IdempotencyKey, { user: user.id, key: 'old-key' }, { createdAt: new Date(Date.now() - 25 * 60 * 60 * 1000) });
@@ -340,7 +312,7 @@ describe('idempotency', () => {
   });
 
   it('purges expired keys on later keyed checkouts', async () => {
-    const product = await createProduct();
+    const product = await h.createProduct();
     const [a, b] = [await customerWithCart([{ product, quantity: 1 }]), await customerWithCart([{ product, quantity: 1 }])];
     await callerWithContext(a, 'soon-expired').caller.checkout.submit();
     const em = h.db.orm.em.fork();
@@ -357,7 +329,7 @@ describe('idempotency', () => {
   });
 
   it('accepts a key of 255 visible ASCII characters', async () => {
-    const product = await createProduct();
+    const product = await h.createProduct();
     const user = await customerWithCart([{ product, quantity: 1 }]);
     const key = '!~'.repeat(127) + 'k';
     await callerWithContext(user, key).caller.checkout.submit();

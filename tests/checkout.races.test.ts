@@ -21,15 +21,6 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-let counter = 0;
-
-async function createProduct(stock: number, priceCents = 1000) {
-  const em = h.db.orm.em.fork();
-  const product = em.create(Product, { name: `Race item ${++counter}`, priceCents, stock, imageUrl: null, category: null });
-  await em.flush();
-  return product;
-}
-
 const stockOf = async (id: string) => (await h.db.orm.em.fork().findOneOrFail(Product, { id })).stock;
 
 async function shopper(lines: Array<{ productId: string; quantity: number }>) {
@@ -44,7 +35,7 @@ const statuses = (responses: TestResponse[]) => responses.map((r) => r.status).s
 
 describe('checkout races', () => {
   it('sells scarce stock exactly once: 12 buyers, 5 in stock', async () => {
-    const product = await createProduct(5);
+    const product = await h.createProduct({ stock: 5 });
     const buyers = await Promise.all(Array.from({ length: 12 }, () => shopper([{ productId: product.id, quantity: 1 }])));
 
     const responses = await Promise.all(buyers.map(({ token }) => checkout(token)));
@@ -61,7 +52,7 @@ describe('checkout races', () => {
   });
 
   it('places one order when one cart is submitted 5 times at once; the rest are CART_EMPTY', async () => {
-    const product = await createProduct(50);
+    const product = await h.createProduct({ stock: 50 });
     const { user, token } = await shopper([{ productId: product.id, quantity: 3 }]);
 
     const responses = await Promise.all(Array.from({ length: 5 }, () => checkout(token)));
@@ -73,7 +64,7 @@ describe('checkout races', () => {
   });
 
   it('answers 8 concurrent requests sharing an Idempotency-Key with one order and identical 201 bodies', async () => {
-    const product = await createProduct(50);
+    const product = await h.createProduct({ stock: 50 });
     const { user, token } = await shopper([{ productId: product.id, quantity: 2 }]);
 
     const responses = await Promise.all(Array.from({ length: 8 }, () => checkout(token, { 'Idempotency-Key': 'same-click' })));
@@ -91,10 +82,8 @@ describe('checkout races', () => {
   });
 
   it('never redeems a promo code past maxRedemptions: 8 users race for 3', async () => {
-    const product = await createProduct(100, 2000);
-    const em = h.db.orm.em.fork();
-    const promo = em.create(PromoCode, { code: 'RACE3', type: 'percent', value: 10, maxRedemptions: 3 });
-    await em.flush();
+    const product = await h.createProduct({ stock: 100, priceCents: 2000 });
+    const promo = await h.createPromoCode({ code: 'RACE3', maxRedemptions: 3 });
     const buyers = await Promise.all(Array.from({ length: 8 }, () => shopper([{ productId: product.id, quantity: 1 }])));
     for (const { token } of buyers) {
       expect((await h.request('/api/cart/promo-code', { method: 'POST', token, json: { code: 'RACE3' } })).status).toBe(200);
@@ -116,7 +105,7 @@ describe('checkout races', () => {
   });
 
   it('lets two shoppers with the same products in opposite orders check out together, round after round', async () => {
-    const products = [await createProduct(1000), await createProduct(1000), await createProduct(1000)];
+    const products = [await h.createProduct({ stock: 1000 }), await h.createProduct({ stock: 1000 }), await h.createProduct({ stock: 1000 })];
     const forward = products.map((p) => ({ productId: p.id, quantity: 1 }));
     const backward = [...forward].reverse();
     const rounds = 5;
@@ -129,14 +118,14 @@ describe('checkout races', () => {
   });
 
   it('keeps stock from ever going negative at the database level', async () => {
-    const product = await createProduct(1);
+    const product = await h.createProduct({ stock: 1 });
     await expect(h.db.orm.em.fork().nativeUpdate(Product, { id: product.id }, { stock: -1 })).rejects.toBeInstanceOf(CheckConstraintViolationException);
   });
 });
 
 describe('cart races', () => {
   it('adds up 10 parallel adds of the same product to a brand-new cart', async () => {
-    const product = await createProduct(50);
+    const product = await h.createProduct({ stock: 50 });
     const { token } = await h.createUser();
 
     const responses = await Promise.all(
@@ -151,7 +140,7 @@ describe('cart races', () => {
   });
 
   it('never lets parallel adds push a line past the stock', async () => {
-    const product = await createProduct(4);
+    const product = await h.createProduct({ stock: 4 });
     const { token } = await h.createUser();
 
     const responses = await Promise.all(
@@ -168,11 +157,11 @@ describe('cart races', () => {
     const em = h.db.orm.em.fork();
     const cart = em.create(Cart, { user: user.id, status: 'active' });
     for (let i = 1; i < MAX_CART_LINES; i++) {
-      const product = em.create(Product, { name: `Filler ${++counter}`, priceCents: 100, stock: 5, imageUrl: null, category: null });
+      const product = em.create(Product, { name: `Filler ${i}`, priceCents: 100, stock: 5, imageUrl: null, category: null });
       em.create(CartItem, { cart, product, quantity: 1 });
     }
     await em.flush();
-    const newcomers = await Promise.all(Array.from({ length: 6 }, () => createProduct(5)));
+    const newcomers = await Promise.all(Array.from({ length: 6 }, () => h.createProduct({ stock: 5 })));
 
     const responses = await Promise.all(
       newcomers.map((product) => h.request('/api/cart/items', { method: 'POST', token, json: { productId: product.id } })),

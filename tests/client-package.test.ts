@@ -6,7 +6,6 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import type { TRPCClient } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Product } from '../src/entities/Product.js';
 import { httpRequests } from '../src/metrics/registry.js';
 import type { AppRouter } from '../src/routers/_app.js';
 import { createHttpHarness, type HttpHarness } from './support/harness.js';
@@ -183,13 +182,7 @@ describe('the README client against the API', () => {
   });
   afterAll(() => h?.close());
 
-  let counter = 0;
-  async function createProduct(stock: number) {
-    const em = h.db.orm.em.fork();
-    const product = em.create(Product, { name: `Readme lamp ${++counter}`, priceCents: 1999, stock, imageUrl: null, category: null });
-    await em.flush();
-    return product;
-  }
+  const createProduct = (stock: number) => h.createProduct({ priceCents: 1999, stock });
 
   it('logs in, browses, fills the cart and checks out', async () => {
     const product = await createProduct(3);

@@ -61,24 +61,10 @@ async function scrape() {
   return { text, samples, value, contentType: res.headers.get('content-type') };
 }
 
-let counter = 0;
-async function createProduct(opts: { stock?: number; category?: string } = {}) {
-  const em = h.db.orm.em.fork();
-  const product = em.create(Product, {
-    name: `Metric item ${++counter}`,
-    priceCents: 1999,
-    stock: opts.stock ?? 10,
-    imageUrl: null,
-    category: opts.category ?? null,
-  });
-  await em.flush();
-  return product;
-}
-
 describe('request metrics', () => {
   it('counts and times requests by route template, method and status, never by raw path', async () => {
     const before = await scrape();
-    const product = await createProduct();
+    const product = await h.createProduct();
     const missing = randomUUID();
     const { token } = await h.createUser();
 
@@ -138,7 +124,7 @@ describe('request metrics', () => {
 describe('catalog cache metrics', () => {
   it('counts a first page as a miss and the same page again as a hit', async () => {
     const category = `metrics-${randomUUID().slice(0, 8)}`;
-    await createProduct({ category });
+    await h.createProduct({ category });
     const before = await scrape();
     const url = `/api/products?page=1&category=${category}`;
     expect((await h.request(url)).body.total).toBe(1);
@@ -164,7 +150,7 @@ describe('checkout metrics', () => {
     const before = await scrape();
 
     const buyer = await h.createUser();
-    const product = await createProduct({ stock: 5 });
+    const product = await h.createProduct({ stock: 5 });
     await addToCart(buyer.token, product.id, 2);
     expect((await checkout(buyer.token, { key: 'metrics-1' })).status).toBe(201);
     expect((await checkout(buyer.token, { key: 'metrics-1' })).status).toBe(201); // the replay
@@ -172,7 +158,7 @@ describe('checkout metrics', () => {
     expectErrorEnvelope(await checkout(buyer.token), 409, 'CART_EMPTY');
 
     const shortOfStock = await h.createUser();
-    const scarce = await createProduct({ stock: 1 });
+    const scarce = await h.createProduct({ stock: 1 });
     await addToCart(shortOfStock.token, scarce.id, 1);
     await h.db.orm.em.fork().nativeUpdate(Product, { id: scarce.id }, { stock: 0 });
     expectErrorEnvelope(await checkout(shortOfStock.token), 409, 'INSUFFICIENT_STOCK');

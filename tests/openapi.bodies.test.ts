@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHttpHarness, type HttpHarness } from './support/harness.js';
-import { operationOf, operationsOf, type JsonSchema, type OpenApiDocument } from './support/openapi-document.js';
+import type { HttpHarness } from './support/harness.js';
+import { operationOf, operationsOf, serveOpenApiDocument, type JsonSchema, type OpenApiDocument } from './support/openapi-document.js';
 
 /**
  * Request bodies and success headers of the OpenAPI document, held against what
@@ -13,8 +13,7 @@ let doc: OpenApiDocument;
 let adminToken: string;
 
 beforeAll(async () => {
-  h = await createHttpHarness();
-  doc = (await h.request('/api/openapi.json')).body as OpenApiDocument;
+  ({ h, doc } = await serveOpenApiDocument());
   adminToken = (await h.createUser({ role: 'admin' })).token;
 });
 afterAll(() => h.close());

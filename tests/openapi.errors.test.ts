@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_ERROR_STATUS, type AppErrorCode } from '../src/errors.js';
-import { createHttpHarness, expectErrorEnvelope, type HttpHarness, type TestResponse } from './support/harness.js';
-import { documentedCodes, operationOf, operationsOf, schemaValidator, type OpenApiDocument, type ResponseObject } from './support/openapi-document.js';
+import { expectErrorEnvelope, type HttpHarness, type TestResponse } from './support/harness.js';
+import { documentedCodes, operationOf, operationsOf, serveOpenApiDocument, type OpenApiDocument, type ResponseObject, type SchemaValidator } from './support/openapi-document.js';
 
 /**
  * The error responses of the OpenAPI document: each status lists exactly the codes
@@ -11,13 +11,9 @@ import { documentedCodes, operationOf, operationsOf, schemaValidator, type OpenA
 
 let h: HttpHarness;
 let doc: OpenApiDocument;
-let validate: ReturnType<typeof schemaValidator>;
+let validate: SchemaValidator;
 
-beforeAll(async () => {
-  h = await createHttpHarness();
-  doc = (await h.request('/api/openapi.json')).body as OpenApiDocument;
-  validate = schemaValidator(doc);
-});
+beforeAll(async () => ({ h, doc, validate } = await serveOpenApiDocument()));
 afterAll(() => h.close());
 
 const errorResponsesOf = (method: string, path: string): [number, ResponseObject][] =>

@@ -9,20 +9,16 @@ import { orderOutput } from '../src/routers/orders/schemas.js';
 import { productOutput } from '../src/routers/products/schemas.js';
 import { promoCodeOutput } from '../src/routers/promo-codes/schemas.js';
 import type { ProcedureMeta } from '../src/trpc.js';
-import { createHttpHarness, type HttpHarness } from './support/harness.js';
-import { operationsOf, schemaValidator, type OpenApiDocument } from './support/openapi-document.js';
+import type { HttpHarness } from './support/harness.js';
+import { operationsOf, serveOpenApiDocument, type OpenApiDocument, type SchemaValidator } from './support/openapi-document.js';
 
 /** Examples a person trying the API meets in /docs are accepted by the server, and everything is described. */
 
 let h: HttpHarness;
 let doc: OpenApiDocument;
-let validate: ReturnType<typeof schemaValidator>;
+let validate: SchemaValidator;
 
-beforeAll(async () => {
-  h = await createHttpHarness();
-  doc = (await h.request('/api/openapi.json')).body as OpenApiDocument;
-  validate = schemaValidator(doc);
-});
+beforeAll(async () => ({ h, doc, validate } = await serveOpenApiDocument()));
 afterAll(() => h.close());
 
 /** The zod input of the procedure serving each REST route. */

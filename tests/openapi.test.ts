@@ -4,6 +4,7 @@ import { appRouter } from '../src/routers/_app.js';
 import { productOutput } from '../src/routers/products/schemas.js';
 import type { ProcedureMeta } from '../src/trpc.js';
 import { createHttpHarness, type HttpHarness } from './support/harness.js';
+import { operationOf, operationsOf } from './support/openapi-document.js';
 
 /** Contract §9: the OpenAPI document of every REST route, and the interactive reference at /docs. */
 
@@ -53,8 +54,6 @@ function servedRoutes(): ServedRoute[] {
   return routes;
 }
 
-type Operation = { security?: unknown[]; responses: Record<string, { description: string; content?: Record<string, { schema: unknown }> }> };
-
 let h: HttpHarness;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- an OpenAPI document is inspected as plain JSON
 let doc: any;
@@ -68,11 +67,7 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-const documentedRoutes = () =>
-  Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([path, operations]) =>
-    Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`),
-  );
-const operationOf = (method: string, path: string): Operation => doc.paths[path][method.toLowerCase()];
+const documentedRoutes = () => operationsOf(doc).map(({ method, path }) => `${method} ${path}`);
 
 describe('GET /api/openapi.json', () => {
   it('is an OpenAPI 3.1 document with a bearer scheme and the error envelope of each code', () => {
@@ -108,7 +103,7 @@ describe('GET /api/openapi.json', () => {
   });
 
   it.each(CONTRACT_ROUTES)('%s %s documents its true success status', (method, path, _procedure, status) => {
-    const operation = operationOf(method, path);
+    const operation = operationOf(doc, method, path);
     const successes = Object.keys(operation.responses).filter((s) => Number(s) < 400);
     expect(successes).toEqual([String(status)]);
     if (status === 204) expect(operation.responses['204']!.content).toBeUndefined();
@@ -116,7 +111,7 @@ describe('GET /api/openapi.json', () => {
   });
 
   it.each(CONTRACT_ROUTES)('%s %s documents its errors in the envelope and bearer security per its access', (method, path, _procedure, _status, access) => {
-    const operation = operationOf(method, path);
+    const operation = operationOf(doc, method, path);
     const errors = Object.entries(operation.responses).filter(([s]) => Number(s) >= 400);
     for (const [, response] of errors) {
       const schema = response.content!['application/json']!.schema as { $ref?: string; oneOf?: { $ref: string }[] };
@@ -153,8 +148,7 @@ describe('GET /api/openapi.json', () => {
   });
 
   describe('query parameters are declared as what a REST client sends (Swagger UI refuses type arrays)', () => {
-    type Param = { in: string; name: string; required?: boolean; description?: string; schema: Record<string, unknown> };
-    const parametersOf = (method: string, path: string): Param[] => (operationOf(method, path) as { parameters?: Param[] }).parameters ?? [];
+    const parametersOf = (method: string, path: string) => operationOf(doc, method, path).parameters ?? [];
     const queryOf = (method: string, path: string) => new Map(parametersOf(method, path).filter((p) => p.in === 'query').map((p) => [p.name, p]));
     const PAGINATED: [string, string][] = [
       ['GET', '/api/products'],
@@ -217,7 +211,7 @@ describe('GET /api/openapi.json', () => {
     const DOMAIN_OBJECTS = ['Product', 'ProductPage', 'Cart', 'CartItem', 'Order', 'OrderItem', 'OrderPage', 'PromoCode', 'PromoCodePage', 'User', 'AuthSession'];
     const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
     const successSchema = (method: string, path: string) =>
-      Object.entries(operationOf(method, path).responses).find(([s]) => Number(s) < 300)![1].content?.['application/json']?.schema;
+      Object.entries(operationOf(doc, method, path).responses).find(([s]) => Number(s) < 300)![1].content?.['application/json']?.schema;
 
     /** Every object schema in the document with a JSON pointer-ish location. */
     function objectSchemas(): { at: string; schema: { properties: Record<string, unknown> } }[] {

@@ -3,6 +3,7 @@ import { Cart } from '../src/entities/Cart.js';
 import { CartItem } from '../src/entities/CartItem.js';
 import { Order, OrderItem } from '../src/entities/Order.js';
 import { Product, type Attributes } from '../src/entities/Product.js';
+import { ISO_TIMESTAMP } from './support/contract-shapes.js';
 import { createHttpHarness, expectErrorEnvelope, type HttpHarness, type TestResponse } from './support/harness.js';
 import { startSecondInstance } from './support/second-instance.js';
 import { captureSql } from './support/sql-log.js';
@@ -21,7 +22,6 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
 
 const createViaApi = (json: unknown, token = admin) => h.request('/api/products', { method: 'POST', token, json });
@@ -72,8 +72,8 @@ describe('POST /api/products', () => {
       category: null,
       stock: 0,
       attributes: {},
-      createdAt: expect.stringMatching(ISO),
-      updatedAt: expect.stringMatching(ISO),
+      createdAt: expect.stringMatching(ISO_TIMESTAMP),
+      updatedAt: expect.stringMatching(ISO_TIMESTAMP),
     });
     const fetched = await get(`/api/products/${res.body.id}`);
     expect(fetched.status).toBe(200);
@@ -218,7 +218,7 @@ describe('PUT /api/products/{id}', () => {
       category: null,
       stock: 9,
       attributes: {},
-      updatedAt: expect.stringMatching(ISO),
+      updatedAt: expect.stringMatching(ISO_TIMESTAMP),
     });
     expect(res.body.createdAt).toBe(original.body.createdAt);
     expect(Date.parse(res.body.updatedAt)).toBeGreaterThanOrEqual(Date.parse(original.body.updatedAt));

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PromoCode } from '../src/entities/PromoCode.js';
+import { ISO_TIMESTAMP } from './support/contract-shapes.js';
 import { createHttpHarness, expectErrorEnvelope, type HttpHarness } from './support/harness.js';
 
 let h: HttpHarness;
@@ -13,7 +14,6 @@ beforeAll(async () => {
 afterAll(() => h.close());
 
 const MISSING_ID = '00000000-0000-4000-8000-000000000000';
-const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 let counter = 0;
 const uniqueCode = () => `HTTP${++counter}_${Math.random().toString(36).slice(2, 7)}`.toUpperCase();
 
@@ -43,7 +43,7 @@ describe('POST /api/promo-codes', () => {
       redemptions: 0,
       minSubtotal: 20,
       currency: 'EUR',
-      createdAt: expect.stringMatching(ISO_MS),
+      createdAt: expect.stringMatching(ISO_TIMESTAMP),
     });
     expect(res.headers.get('location')).toBe(`/api/promo-codes/${res.body.id}`);
     const fetched = await h.request(res.headers.get('location')!, { token: adminToken });

@@ -6,6 +6,7 @@ import { PromoRedemption } from '../src/entities/PromoRedemption.js';
 import type { User } from '../src/entities/User.js';
 import { assertPromoCodeUsable, redeemPromoCode } from '../src/routers/promo-codes/redemption.js';
 import { parseOffsetDateTime } from '../src/routers/promo-codes/schemas.js';
+import { ISO_TIMESTAMP } from './support/contract-shapes.js';
 import { createHarness, type Harness } from './support/harness.js';
 import { failure } from './support/errors.js';
 
@@ -56,7 +57,7 @@ describe('promoCodes.create', () => {
       redemptions: 0,
       minSubtotal: 0,
       currency: 'USD',
-      createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      createdAt: expect.stringMatching(ISO_TIMESTAMP),
     });
     const stored = await h.db.orm.em.fork().findOneOrFail(PromoCode, created.id);
     expect(stored.code).toBe('SAVE10');

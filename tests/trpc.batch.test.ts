@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createApp } from '../src/app.js';
 import { createContextInner } from '../src/context/context.js';
-import { Product } from '../src/entities/Product.js';
 import { User } from '../src/entities/User.js';
 import { createCaller, type AppRouter } from '../src/routers/_app.js';
 import { MAX_BATCH_CALLS, protectedProcedure, publicProcedure, router } from '../src/trpc.js';
@@ -84,13 +83,6 @@ function comparable(value: unknown, names: Record<string, string>): unknown {
   return typeof value === 'string' ? (names[value] ?? value) : value;
 }
 
-async function createProduct(stock: number, name = 'Batch Lamp') {
-  const em = h.db.orm.em.fork();
-  const product = em.create(Product, { name, priceCents: 1250, stock, imageUrl: null, category: null });
-  await em.flush();
-  return product;
-}
-
 const usersNamed = (username: string) => h.db.orm.em.fork().count(User, { usernameKey: User.keyFor(username) });
 
 describe('batched calls over /trpc (httpBatchLink)', () => {
@@ -155,7 +147,7 @@ describe('batched calls over /trpc (httpBatchLink)', () => {
   });
 
   it('places one order for a batch of three checkouts, and batched reads match the same reads one by one', async () => {
-    const product = await createProduct(10);
+    const product = await h.createProduct({ priceCents: 1250, stock: 10 });
     const { token } = await h.createUser();
     const shopper = singleClient({ token });
     await shopper.cart.addItem.mutate({ productId: product.id, quantity: 2 });
@@ -190,7 +182,7 @@ describe('batched calls over /trpc (httpBatchLink)', () => {
 
 describe('the batch bound (at most MAX_BATCH_CALLS calls)', () => {
   it('rejects 1,300 cart.clear calls in one batch with 400 before any runs; a parallel request is served', async () => {
-    const product = await createProduct(10, 'Bound Lamp');
+    const product = await h.createProduct({ stock: 10 });
     const { token } = await h.createUser();
     const shopper = singleClient({ token });
     await shopper.cart.addItem.mutate({ productId: product.id, quantity: 1 });

@@ -1,6 +1,7 @@
 import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppRouter } from '../src/routers/_app.js';
+import { ISO_TIMESTAMP } from './support/contract-shapes.js';
 import { createHttpHarness, type HttpHarness } from './support/harness.js';
 
 /** Contract §10: the same procedures at /trpc, plain JSON, errors in tRPC's shape carrying the contract's data. */
@@ -10,8 +11,6 @@ beforeAll(async () => {
   h = await createHttpHarness({ LOGIN_RATE_LIMIT: '2' });
 });
 afterAll(() => h.close());
-
-const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 interface TrpcErrorBody {
   error: {
@@ -49,7 +48,7 @@ describe('plain JSON over /trpc', () => {
       accessToken: expect.any(String),
       tokenType: 'Bearer',
       expiresIn: 3600,
-      user: { id: expect.any(String), username: 'trpc_ada', role: 'customer', createdAt: expect.stringMatching(ISO) },
+      user: { id: expect.any(String), username: 'trpc_ada', role: 'customer', createdAt: expect.stringMatching(ISO_TIMESTAMP) },
     });
   });
 
@@ -77,7 +76,7 @@ describe('plain JSON over /trpc', () => {
     auth.token = session.accessToken;
     const me = await client.auth.me.query();
     expect(me.username).toBe('typed_grace');
-    expect(me.createdAt).toMatch(ISO);
+    expect(me.createdAt).toMatch(ISO_TIMESTAMP);
 
     const failure = await client.auth.signup.mutate({ username: 'TYPED_GRACE', password: 'password123' }).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(TRPCClientError);

@@ -4,7 +4,7 @@ import type { AnyTRPCRouter } from '@trpc/server';
 import { createOpenApiNodeHttpHandler, forEachOpenApiProcedure, getPathParameters, getPathRegExp, normalizePath } from 'trpc-to-openapi';
 import type { Context } from '../context/context.js';
 import { toAppError } from '../error-mapping.js';
-import { AppError, validationError } from '../errors.js';
+import { methodNotAllowed, notFound, validationError } from '../errors.js';
 import type { ProcedureMeta } from '../trpc.js';
 import { errorEnvelope, errorHeaders, JSON_CONTENT_TYPE, sendError } from './error-envelope.js';
 
@@ -113,9 +113,8 @@ export function createRestHandler(router: AnyTRPCRouter, createContext: (opts: {
   const notRouted = (req: Request, res: Response, method: string) => {
     const requestId = String(res.locals.requestId);
     const allowed = [...routes.values()].filter((r) => r.pattern.test(normalizePath(req.path))).map((r) => r.method);
-    if (allowed.length === 0) return sendError(res, new AppError('NOT_FOUND', 'Route not found'), requestId);
-    const allow = allowHeader(allowed);
-    sendError(res, new AppError('METHOD_NOT_ALLOWED', `Method ${method} not allowed`, undefined, { Allow: allow }), requestId);
+    if (allowed.length === 0) return sendError(res, notFound('Route'), requestId);
+    sendError(res, methodNotAllowed(method, allowHeader(allowed)), requestId);
   };
 
   return (req, res, next) => {

@@ -1,5 +1,5 @@
 import express, { type RequestHandler } from 'express';
-import { AppError } from '../errors.js';
+import { AppError, payloadTooLarge, unsupportedMediaType } from '../errors.js';
 import { nestedDeeperThan, TOO_DEEP_MESSAGE } from '../lib/input-text.js';
 
 export const MAX_BODY_BYTES = 100 * 1024;
@@ -39,7 +39,7 @@ export const jsonBody: RequestHandler = (req, res, next) => {
 
   if (!JSON_MEDIA_TYPE.test(req.headers['content-type'] ?? '')) {
     req.resume();
-    return finish({}, new AppError('UNSUPPORTED_MEDIA_TYPE', 'Request body must be application/json'));
+    return finish({}, unsupportedMediaType());
   }
 
   readRawBody(req, res, (error?: unknown) => {
@@ -47,9 +47,7 @@ export const jsonBody: RequestHandler = (req, res, next) => {
       const tooLarge = (error as { type?: string }).type === 'entity.too.large';
       return finish(
         {},
-        tooLarge
-          ? new AppError('PAYLOAD_TOO_LARGE', `Request body exceeds ${MAX_BODY_BYTES} bytes`)
-          : malformedBody('Could not read the request body'),
+        tooLarge ? payloadTooLarge() : malformedBody('Could not read the request body'),
       );
     }
     let text: string;
@@ -89,9 +87,7 @@ export const trpcBody: RequestHandler = (req, res, next) => {
     };
     if (error) {
       const tooLarge = (error as { type?: string }).type === 'entity.too.large';
-      return unreadable(
-        tooLarge ? new AppError('PAYLOAD_TOO_LARGE', `Request body exceeds ${MAX_BODY_BYTES} bytes`) : malformedBody('Could not read the request body'),
-      );
+      return unreadable(tooLarge ? payloadTooLarge() : malformedBody('Could not read the request body'));
     }
     if (!Buffer.isBuffer(req.body)) return next();
     try {

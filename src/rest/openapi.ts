@@ -4,12 +4,22 @@ import type { DetailsByCode } from '../error-shape.js';
 import {
   APP_ERROR_STATUS,
   AppError,
+  cartEmpty,
+  databaseUnavailable,
   forbidden,
+  idempotencyKeyReused,
   insufficientStock,
+  internalError,
+  invalidCredentials,
+  methodNotAllowed,
   notFound,
+  payloadTooLarge,
   PROMO_CODE_INVALID_REASONS,
   promoCodeInvalid,
+  promoCodeTaken,
   unauthorized,
+  unsupportedMediaType,
+  usernameTaken,
   validationError,
   type AppErrorCode,
 } from '../errors.js';
@@ -102,32 +112,35 @@ function envelopeSchema(code: AppErrorCode): object {
 
 const EXAMPLE_PRODUCT_ID = '0b7e4f0e-4d1a-4c55-9a57-3f6f2b1c8d21';
 
-/** What the server answers with for each code, built by the same helpers the services use. */
+/** What the server answers with for each code, built by the same constructors the services use (src/errors.ts). */
 const EXAMPLE_ERRORS: Record<AppErrorCode, AppError> = {
   VALIDATION_ERROR: validationError([{ field: 'page', message: 'Required' }]),
   UNAUTHORIZED: unauthorized(),
-  INVALID_CREDENTIALS: new AppError('INVALID_CREDENTIALS', 'Invalid username or password'),
+  INVALID_CREDENTIALS: invalidCredentials(),
   FORBIDDEN: forbidden(),
   NOT_FOUND: notFound(),
-  METHOD_NOT_ALLOWED: new AppError('METHOD_NOT_ALLOWED', 'Method PATCH not allowed'),
-  USERNAME_TAKEN: new AppError('USERNAME_TAKEN', 'This username is already taken'),
+  METHOD_NOT_ALLOWED: methodNotAllowed('PATCH', 'GET, HEAD'),
+  USERNAME_TAKEN: usernameTaken(),
   INSUFFICIENT_STOCK: insufficientStock([{ productId: EXAMPLE_PRODUCT_ID, requested: 3, available: 2 }]),
-  CART_EMPTY: new AppError('CART_EMPTY', 'The cart is empty'),
+  CART_EMPTY: cartEmpty(),
   PROMO_CODE_INVALID: promoCodeInvalid('expired'),
-  PROMO_CODE_TAKEN: new AppError('PROMO_CODE_TAKEN', 'A promo code with this code already exists', { code: 'SAVE10' }),
-  IDEMPOTENCY_KEY_REUSED: new AppError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different request body'),
-  PAYLOAD_TOO_LARGE: new AppError('PAYLOAD_TOO_LARGE', 'Request body exceeds 100 KiB'),
-  UNSUPPORTED_MEDIA_TYPE: new AppError('UNSUPPORTED_MEDIA_TYPE', 'Request body must be application/json'),
+  PROMO_CODE_TAKEN: promoCodeTaken('SAVE10'),
+  IDEMPOTENCY_KEY_REUSED: idempotencyKeyReused(),
+  PAYLOAD_TOO_LARGE: payloadTooLarge(),
+  UNSUPPORTED_MEDIA_TYPE: unsupportedMediaType(),
   RATE_LIMITED: new AppError('RATE_LIMITED', 'Too many failed login attempts, try again later'),
-  INTERNAL_ERROR: new AppError('INTERNAL_ERROR', 'An unexpected error occurred'),
-  SERVICE_UNAVAILABLE: new AppError('SERVICE_UNAVAILABLE', 'The database is unavailable, try again shortly'),
+  INTERNAL_ERROR: internalError(),
+  SERVICE_UNAVAILABLE: databaseUnavailable(),
 };
 
 const EXAMPLE_REQUEST_ID = '5b0c7f9e-2f4d-4c1b-9d7a-8e0f1a2b3c4d';
 
+/** Contract §2: every 401 carries it. */
+const BEARER_CHALLENGE = { 'WWW-Authenticate': { description: 'Always `Bearer`.', required: true, schema: { type: 'string', const: 'Bearer' } } };
+
 const ERROR_HEADERS: Partial<Record<AppErrorCode, Record<string, unknown>>> = {
-  UNAUTHORIZED: { 'WWW-Authenticate': { description: 'Always `Bearer`.', required: true, schema: { type: 'string', const: 'Bearer' } } },
-  INVALID_CREDENTIALS: { 'WWW-Authenticate': { description: 'Always `Bearer`.', required: true, schema: { type: 'string', const: 'Bearer' } } },
+  UNAUTHORIZED: BEARER_CHALLENGE,
+  INVALID_CREDENTIALS: BEARER_CHALLENGE,
   RATE_LIMITED: { 'Retry-After': { description: 'Whole seconds until an attempt can succeed.', required: true, schema: { type: 'integer', minimum: 1 } } },
 };
 

@@ -9,7 +9,11 @@ import { toJsonText } from './fuzz-values.js';
  * back as sent" (after §1's trimming and the documented defaults).
  */
 
-/** §2: every error code and the status it travels with. */
+/**
+ * §2: every error code and the status it travels with. Deliberately a second copy of
+ * APP_ERROR_STATUS (src/errors.ts), not an import: an oracle that read the code's
+ * table would agree with any change made to it.
+ */
 export const CONTRACT_ERRORS: Record<string, number> = {
   VALIDATION_ERROR: 400,
   UNAUTHORIZED: 401,

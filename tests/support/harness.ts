@@ -5,6 +5,8 @@ import { createApp } from '../../src/app.js';
 import { loadConfig, type AppConfig } from '../../src/config.js';
 import { createContextInner } from '../../src/context/context.js';
 import { answerEdgeErrorsInEnvelope } from '../../src/rest/client-error.js';
+import { Product } from '../../src/entities/Product.js';
+import { PromoCode } from '../../src/entities/PromoCode.js';
 import { User, type Role } from '../../src/entities/User.js';
 import { createCaller } from '../../src/routers/_app.js';
 import { createTestDatabase, testPoolMode, type TestDatabase } from './database.js';
@@ -27,10 +29,21 @@ export interface Harness {
   caller(user?: User): ReturnType<typeof createCaller>;
   /** Creates a user directly in the database (bypassing signup) and returns it with a token. */
   createUser(opts?: { username?: string; password?: string; role?: Role }): Promise<{ user: User; token: string; password: string }>;
+  /** Creates a product directly in the database (no admin request); what is not given: a unique name, 10.00, 50 in stock, no image or category. */
+  createProduct(fields?: ProductFields): Promise<Product>;
+  /** Creates a promo code directly in the database; what is not given: a unique code, 10 percent, active, no window, no limits. */
+  createPromoCode(fields?: PromoCodeFields): Promise<PromoCode>;
   close(): Promise<void>;
 }
 
+export type ProductFields = Partial<Pick<Product, 'name' | 'description' | 'priceCents' | 'imageUrl' | 'category' | 'stock' | 'attributes'>>;
+export type PromoCodeFields = Partial<
+  Pick<PromoCode, 'code' | 'type' | 'value' | 'active' | 'startsAt' | 'expiresAt' | 'maxRedemptions' | 'redemptions' | 'minSubtotalCents'>
+>;
+
 let userCounter = 0;
+let productCounter = 0;
+let promoCodeCounter = 0;
 
 export async function createHarness(envOverrides: Record<string, string> = {}): Promise<Harness> {
   const config = testConfig(envOverrides);
@@ -53,6 +66,18 @@ export async function createHarness(envOverrides: Record<string, string> = {}): 
       await user.setPassword(password, config.bcryptCost);
       await em.flush();
       return { user, token: issueAccessToken(user, config), password };
+    },
+    async createProduct(fields = {}) {
+      const em = db.orm.em.fork();
+      const product = em.create(Product, { name: `Product ${++productCounter}`, priceCents: 1000, stock: 50, imageUrl: null, category: null, ...fields });
+      await em.flush();
+      return product;
+    },
+    async createPromoCode(fields = {}) {
+      const em = db.orm.em.fork();
+      const promo = em.create(PromoCode, { code: `CODE${++promoCodeCounter}`, type: 'percent', value: 10, ...fields });
+      await em.flush();
+      return promo;
     },
     close: () => db.drop(),
   };

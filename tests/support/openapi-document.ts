@@ -1,4 +1,5 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { createHttpHarness, type HttpHarness } from './harness.js';
 
 /** Reading the served OpenAPI document in tests: plain JSON, walked by path and method. */
 
@@ -66,19 +67,28 @@ export function documentedCodes(doc: OpenApiDocument, response: ResponseObject):
   });
 }
 
+/** Why a value does not match a schema of the document, one message per failure; empty when it matches. */
+export type SchemaValidator = (schema: JsonSchema, value: unknown) => string[];
+
+/** A server on a loopback port, the document it serves at /api/openapi.json, and a validator for that document's schemas. */
+export async function serveOpenApiDocument(): Promise<{ h: HttpHarness; doc: OpenApiDocument; validate: SchemaValidator }> {
+  const h = await createHttpHarness();
+  const doc = (await h.request('/api/openapi.json')).body as OpenApiDocument;
+  return { h, doc, validate: schemaValidator(doc) };
+}
+
 /**
  * A JSON Schema 2020-12 validator for the document's schemas (OpenAPI 3.1 schemas
  * are JSON Schema 2020-12), resolving `#/components/schemas/…` against the document.
  */
-export function schemaValidator(doc: OpenApiDocument) {
+export function schemaValidator(doc: OpenApiDocument): SchemaValidator {
   const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
   ajv.addSchema({ $id: 'openapi.json', components: doc.components });
-  const validate = (schema: JsonSchema, value: unknown): string[] => {
+  return (schema, value) => {
     const check = ajv.compile({ $id: `probe-${Math.random()}`, ...rebase(schema) });
     if (check(value)) return [];
     return (check.errors ?? []).map((e) => `${e.instancePath || '(root)'} ${e.message ?? ''}`);
   };
-  return validate;
 }
 
 /** Points the document's local references at the document registered in the validator. */

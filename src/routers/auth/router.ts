@@ -11,7 +11,8 @@ export const authRouter = router({
         path: '/api/auth/signup',
         tags: ['auth'],
         protect: false,
-        summary: 'Create an account', description: 'Username 3–32 characters of letters, digits, `_`, `.` and `-` (unique, case-insensitive); password 8–72 bytes. Answers with a token, like login.',
+        summary: 'Create an account',
+        description: 'Username 3–32 characters of letters, digits, `_`, `.` and `-` (unique, case-insensitive); password 8–72 bytes. Answers with a token, like login.',
         // The contract gives signup no Location: the account is read back at GET /api/auth/me with the returned token.
         successDescription: 'Account created and signed in; no Location header (read it at GET /api/auth/me with the token)',
       },

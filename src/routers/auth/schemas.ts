@@ -32,6 +32,8 @@ export const loginInput = z
   })
   .meta({ examples: [{ username: 'ada', password: 'correct horse battery' }] });
 
+const userExample = { id: '3f1c9a52-7d2e-4b8a-9c41-6e0d5b7a2f13', username: 'ada', role: 'customer', createdAt: '2026-11-24T10:00:00.000Z' };
+
 export const userOutput = z
   .object({
     id: outputId,
@@ -39,7 +41,7 @@ export const userOutput = z
     role: z.enum(['customer', 'admin']),
     createdAt: isoTimestamp,
   })
-  .meta({ id: 'User', examples: [{ id: '3f1c9a52-7d2e-4b8a-9c41-6e0d5b7a2f13', username: 'ada', role: 'customer', createdAt: '2026-11-24T10:00:00.000Z' }] });
+  .meta({ id: 'User', examples: [userExample] });
 
 export const authOutput = z
   .object({
@@ -55,7 +57,7 @@ export const authOutput = z
         accessToken: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIzZjFjOWE1MiIsInJvbGUiOiJjdXN0b21lciJ9.c2lnbmF0dXJl',
         tokenType: 'Bearer',
         expiresIn: 3600,
-        user: { id: '3f1c9a52-7d2e-4b8a-9c41-6e0d5b7a2f13', username: 'ada', role: 'customer', createdAt: '2026-11-24T10:00:00.000Z' },
+        user: userExample,
       },
     ],
   });

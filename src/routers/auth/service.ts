@@ -5,7 +5,7 @@ import { clientAddressKey } from '../../context/client-address.js';
 import type { Em } from '../../db/orm.js';
 import { AttemptLog, type AttemptKind } from '../../entities/AttemptLog.js';
 import { User } from '../../entities/User.js';
-import { AppError } from '../../errors.js';
+import { AppError, invalidCredentials, usernameTaken } from '../../errors.js';
 import { comparePassword, hashPassword, withPasswordWork } from '../../lib/password-hashing.js';
 import type { AuthOutput, LoginInput, SignupInput, UserOutput } from './schemas.js';
 
@@ -32,10 +32,6 @@ const authResponse = (user: User, config: AppConfig): AuthOutput => ({
   expiresIn: config.jwtExpiresInSeconds,
   user: toUserOutput(user),
 });
-
-/** Contract §2: every 401 carries `WWW-Authenticate: Bearer`, a failed login's included. */
-const invalidCredentials = () =>
-  new AppError('INVALID_CREDENTIALS', 'Invalid username or password', undefined, { 'WWW-Authenticate': 'Bearer' });
 
 interface Budget {
   kind: AttemptKind;
@@ -139,7 +135,7 @@ export function signup(em: Em, config: AppConfig, input: SignupInput, clientAddr
       await em.flush();
     } catch (error) {
       if (error instanceof UniqueConstraintViolationException) {
-        throw new AppError('USERNAME_TAKEN', 'This username is already taken');
+        throw usernameTaken();
       }
       throw error;
     }

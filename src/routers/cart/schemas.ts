@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idParam, isoTimestamp, outputId, outputInteger, outputMoney } from '../shared/schemas.js';
+import { idParam, isoTimestamp, outputId, outputInteger, outputMoney, totalsFields } from '../shared/schemas.js';
 
 export const MAX_LINE_QUANTITY = 99;
 
@@ -56,11 +56,7 @@ export const cartOutput = z
     id: outputId,
     items: z.array(cartItemOutput),
     itemCount: outputInteger({ minimum: 0 }),
-    subtotal: outputMoney,
-    discount: outputMoney,
-    total: outputMoney,
-    currency: z.string(),
-    promoCode: z.string().nullable(),
+    ...totalsFields,
     updatedAt: isoTimestamp,
   })
   .meta({

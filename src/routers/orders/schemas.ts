@@ -1,12 +1,13 @@
 import { z } from 'zod';
-import { idParam, isoTimestamp, outputId, outputInteger, outputMoney, pageOf, pagination } from '../shared/schemas.js';
+import { MAX_LINE_QUANTITY } from '../cart/schemas.js';
+import { idParam, isoTimestamp, outputId, outputInteger, outputMoney, pageOf, pagination, totalsFields } from '../shared/schemas.js';
 
 export const orderItemOutput = z
   .object({
     productId: outputId,
     name: z.string(),
     unitPrice: outputMoney,
-    quantity: outputInteger({ minimum: 1, maximum: 99 }),
+    quantity: outputInteger({ minimum: 1, maximum: MAX_LINE_QUANTITY }),
     lineTotal: outputMoney,
   })
   .meta({ id: 'OrderItem' });
@@ -18,11 +19,7 @@ export const orderOutput = z
     status: z.literal('placed'),
     items: z.array(orderItemOutput),
     itemCount: outputInteger({ minimum: 1 }),
-    subtotal: outputMoney,
-    discount: outputMoney,
-    total: outputMoney,
-    currency: z.string(),
-    promoCode: z.string().nullable(),
+    ...totalsFields,
     createdAt: isoTimestamp,
   })
   .meta({

@@ -1,7 +1,7 @@
 import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { Em } from '../../db/orm.js';
 import { PromoCode } from '../../entities/PromoCode.js';
-import { AppError, notFound, validationError } from '../../errors.js';
+import { notFound, promoCodeTaken, validationError } from '../../errors.js';
 import { fromCents, toCents } from '../../lib/money.js';
 import { isUuid, type Page, type PageRequest } from '../shared/schemas.js';
 import { WINDOW_ORDER_MESSAGE, type CreatePromoCodeInput, type PromoCodeOutput, type UpdatePromoCodeInput } from './schemas.js';
@@ -43,7 +43,7 @@ export async function createPromoCode(em: Em, input: CreatePromoCodeInput): Prom
     await em.flush();
   } catch (error) {
     if (error instanceof UniqueConstraintViolationException) {
-      throw new AppError('PROMO_CODE_TAKEN', 'A promo code with this code already exists', { code: input.code });
+      throw promoCodeTaken(input.code);
     }
     throw error;
   }

@@ -86,9 +86,12 @@ export const trimmedText = (max: number) =>
 const withDocumentedDefault = <T extends z.ZodType>(schema: T, value: z.util.NoUndefined<z.output<T>>) =>
   schema.default(value).meta({ override: { default: value } });
 
+/** The most items a page may hold (contract §4: `limit` 1–100, default 20). */
+const MAX_PAGE_SIZE = 100;
+
 export const pagination = {
   page: queryInteger(1, Number.MAX_SAFE_INTEGER).describe('Page number, from 1'),
-  limit: withDocumentedDefault(queryInteger(1, 100), 20).describe('Items per page, 1 to 100'),
+  limit: withDocumentedDefault(queryInteger(1, MAX_PAGE_SIZE), 20).describe(`Items per page, 1 to ${MAX_PAGE_SIZE}`),
 };
 
 export interface PageRequest {
@@ -109,12 +112,21 @@ export const outputMoney = z.number().meta({ minimum: 0, description: 'Major uni
 /** Server-made ids are UUIDs; clients treat them as opaque strings. */
 export const outputId = z.string().meta({ format: 'uuid' });
 
+/** What a cart (§5) and an order (§6) both carry after their lines: money computed from integer cents, and the applied code. */
+export const totalsFields = {
+  subtotal: outputMoney,
+  discount: outputMoney,
+  total: outputMoney,
+  currency: z.string(),
+  promoCode: z.string().nullable(),
+};
+
 /** The contract's page of a collection, named for the document (`ProductPage`, …). */
 export const pageOf = <T extends z.ZodType>(item: T, id: string) =>
   z
     .object({
       page: outputInteger({ minimum: 1 }),
-      limit: outputInteger({ minimum: 1, maximum: 100 }),
+      limit: outputInteger({ minimum: 1, maximum: MAX_PAGE_SIZE }),
       total: outputInteger({ minimum: 0 }).describe('Every match, not just this page'),
       items: z.array(item),
     })
