@@ -5,9 +5,9 @@ import type { Em } from '../../db/orm.js';
 import { queryRows } from '../../db/sql.js';
 import type { PromoCode } from '../../entities/PromoCode.js';
 import { AppError, insufficientStock, type StockShortfall } from '../../errors.js';
-import { fromCents } from '../../lib/money.js';
 import { cartLines, type CartLine } from '../cart/queries.js';
 import type { OrderOutput } from '../orders/schemas.js';
+import { toOrderOutput } from '../orders/service.js';
 import { assertPromoCodeUsable, redeemPromoCode } from '../promo-codes/redemption.js';
 import { claimIdempotencyKey, parseIdempotencyKey, rememberResponse, requestFingerprint } from './idempotency.js';
 import { closeActiveCart, lockProducts, placeOrder as placeOrderStatement, type ClosedCart, type LockedProduct, type OrderRow } from './queries.js';
@@ -170,24 +170,8 @@ async function placeOrder(
   };
   await queryRows(tem, placeOrderStatement(order, args.snapshot));
   if (args.promotion) await redeemPromoCode(tem, { promo: args.promotion.promo, userId: args.userId, orderId: order.id });
-  return {
-    id: order.id,
-    status: 'placed',
-    items: args.snapshot.map((item) => ({
-      productId: item.productId,
-      name: item.name,
-      unitPrice: fromCents(item.unitPriceCents),
-      quantity: item.quantity,
-      lineTotal: fromCents(item.lineTotalCents),
-    })),
-    itemCount: order.itemCount,
-    subtotal: fromCents(order.subtotalCents),
-    discount: fromCents(order.discountCents),
-    total: fromCents(order.totalCents),
-    currency: order.currency,
-    promoCode: order.promoCode,
-    createdAt: order.createdAt.toISOString(),
-  };
+  // A new order is 'placed' (the column's default, written by the statement above).
+  return toOrderOutput({ ...order, status: 'placed' }, args.snapshot);
 }
 
 /**

@@ -5,14 +5,36 @@ import { fromCents } from '../../lib/money.js';
 import { isUuid, type Page, type PageRequest } from '../shared/schemas.js';
 import type { OrderOutput } from './schemas.js';
 
+/** What an order response is made from: an Order entity, or the row checkout has just written. */
+export interface OrderRecord {
+  id: string;
+  status: OrderOutput['status'];
+  itemCount: number;
+  subtotalCents: number;
+  discountCents: number;
+  totalCents: number;
+  currency: string;
+  promoCode?: string | null | undefined;
+  createdAt: Date;
+}
+
+/** One line of an order as written: the product's name and price when it was bought. */
+export interface OrderLineRecord {
+  productId: string;
+  name: string;
+  unitPriceCents: number;
+  quantity: number;
+  lineTotalCents: number;
+}
+
 /**
- * `order.items` must be populated; the collection is ordered by position. The
- * currency is the order's own snapshot, not today's store setting.
+ * The one mapping of an order to its response, lines in position order. The currency
+ * is the order's own snapshot, not today's store setting.
  */
-export const toOrderOutput = (order: Order): OrderOutput => ({
+export const toOrderOutput = (order: OrderRecord, lines: readonly OrderLineRecord[]): OrderOutput => ({
   id: order.id,
   status: order.status,
-  items: order.items.getItems().map((item) => ({
+  items: lines.map((item) => ({
     productId: item.productId,
     name: item.name,
     unitPrice: fromCents(item.unitPriceCents),
@@ -27,6 +49,9 @@ export const toOrderOutput = (order: Order): OrderOutput => ({
   promoCode: order.promoCode ?? null,
   createdAt: order.createdAt.toISOString(),
 });
+
+/** An Order entity with its items populated (the collection is ordered by position). */
+export const orderEntityOutput = (order: Order): OrderOutput => toOrderOutput(order, order.items.getItems());
 
 /** The user's orders, newest first; the page's items arrive in one extra query, not one per order. */
 export async function listOrders(em: Em, userId: string, page: PageRequest): Promise<Page<Order>> {
