@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Em } from '../../db/orm.js';
 import { IdempotencyKey } from '../../entities/IdempotencyKey.js';
-import { AppError, validationError } from '../../errors.js';
+import { idempotencyKeyReused, validationError } from '../../errors.js';
 import type { OrderOutput } from '../orders/schemas.js';
 import { idempotencyKeyHeader } from './schemas.js';
 
@@ -72,7 +72,7 @@ export async function claimIdempotencyKey(
   // Only successful checkouts are ever committed, so a row that exists holds a response.
   const stored = await tem.findOneOrFail(IdempotencyKey, { user: args.userId, key: args.key });
   if (stored.requestHash !== args.requestHash) {
-    throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different request body');
+    throw idempotencyKeyReused();
   }
   return { kind: 'replay', response: stored.responseBody as OrderOutput };
 }

@@ -4,7 +4,7 @@ import { DeadlockException, LockWaitTimeoutException } from '@mikro-orm/core';
 import type { Em } from '../../db/orm.js';
 import { queryRows } from '../../db/sql.js';
 import type { PromoCode } from '../../entities/PromoCode.js';
-import { AppError, insufficientStock, type StockShortfall } from '../../errors.js';
+import { cartEmpty, insufficientStock, type StockShortfall } from '../../errors.js';
 import { cartLines, type CartLine } from '../cart/queries.js';
 import type { OrderOutput } from '../orders/schemas.js';
 import { toOrderOutput } from '../orders/service.js';
@@ -88,7 +88,7 @@ function requestedPromoCode(input: CheckoutInput): string | undefined {
 async function closeCartWithLines(tem: Em, userId: string): Promise<{ cart: ClosedCart; lines: CartLine[] }> {
   const [cart] = await queryRows(tem, closeActiveCart(userId));
   const lines = cart ? await cartLines(tem, cart.id) : [];
-  if (!cart || lines.length === 0) throw new AppError('CART_EMPTY', 'The cart is empty');
+  if (!cart || lines.length === 0) throw cartEmpty();
   return { cart, lines };
 }
 
