@@ -91,13 +91,14 @@ const VISIBLE_LINES = verbatim(`
   from cart_item ci
   join product p on p.id = ci.product_id and p.deleted_at is null`);
 
-const LINE_ORDER = 'added_at, id';
+/** First added first; every statement reads VISIBLE_LINES under the alias `line`. */
+const LINE_ORDER = verbatim('line.added_at, line.id');
 
 const toLine = ({ id, productId, name, imageUrl, priceCents, stock, quantity }: CartLine): CartLine => ({ id, productId, name, imageUrl, priceCents, stock, quantity });
 
 /** The visible lines of a cart; inside a transaction, as that transaction sees them. */
 export async function cartLines(em: Em, cartId: string): Promise<CartLine[]> {
-  const rows = await queryRows(em, sql<CartLine>`select * from (${VISIBLE_LINES} where ci.cart_id = ${cartId}::uuid) line order by ${verbatim(LINE_ORDER)}`);
+  const rows = await queryRows(em, sql<CartLine>`select * from (${VISIBLE_LINES} where ci.cart_id = ${cartId}::uuid) line order by ${LINE_ORDER}`);
   return rows.map(toLine);
 }
 
@@ -120,7 +121,7 @@ export async function readActiveCart(em: Em, userId: string): Promise<ActiveCart
       left join cart c on c.user_id = u.id and c.status = 'active'
       left join lateral (${VISIBLE_LINES} where ci.cart_id = c.id) line on true
       where u.id = ${userId}::uuid
-      order by ${verbatim(LINE_ORDER.split(', ').map((column) => `line.${column}`).join(', '))}`,
+      order by ${LINE_ORDER}`,
   );
   const first = rows[0];
   if (!first) return { user: 'missing' };
@@ -215,7 +216,7 @@ export async function addUnits(tem: Em, cartId: string, productId: string, quant
       )
       select outcome.*, line.*
       from outcome left join lateral (${VISIBLE_LINES} where ci.cart_id = ${cartId}::uuid) line on true
-      order by ${verbatim(LINE_ORDER.split(', ').map((column) => `line.${column}`).join(', '))}`,
+      order by ${LINE_ORDER}`,
   );
   const first = rows[0]!;
   const before = rows.filter((row): row is AddUnitsRow & CartLine => row.id !== null).map(toLine);
