@@ -170,7 +170,7 @@ async function placeOrder(
   };
   await queryRows(tem, placeOrderStatement(order, args.snapshot));
   if (args.promotion) await redeemPromoCode(tem, { promo: args.promotion.promo, userId: args.userId, orderId: order.id });
-  // A new order is 'placed' (the column's default, written by the statement above).
+  // A new order is 'placed': the status placeOrderStatement writes.
   return toOrderOutput({ ...order, status: 'placed' }, args.snapshot);
 }
 
