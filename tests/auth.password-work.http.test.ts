@@ -23,8 +23,13 @@ afterAll(() => h.close());
 const loginUnknown = (i: number) => h.request('/api/auth/login', { method: 'POST', json: { username: `flood_${i}`, password: 'wrong-password' } });
 
 const floods: Promise<unknown>[] = [];
-// A failed assertion must not leave a flood running into the next test or the server's close.
-afterEach(() => Promise.allSettled(floods.splice(0)));
+const heldSlots: { release: () => Promise<void> }[] = [];
+// A failed assertion must not leave slots held or a flood running into the next test or the
+// server's close: the flood waits on the held slots, so they are released first.
+afterEach(async () => {
+  await Promise.all(heldSlots.splice(0).map((slots) => slots.release()));
+  await Promise.allSettled(floods.splice(0));
+});
 
 /** Starts `count` logins and keeps count of how many have been answered. */
 function flood(count: number, offset = 0) {
@@ -47,12 +52,14 @@ async function holdHashingSlots() {
   const released = new Promise<void>((resolve) => (release = resolve));
   const holders = Array.from({ length: PASSWORD_HASHING_CONCURRENCY }, () => inHashingSlot(() => released));
   await waitForLoad((load) => load.hashing === PASSWORD_HASHING_CONCURRENCY);
-  return {
+  const slots = {
     release: async () => {
       release();
       await Promise.all(holders);
     },
   };
+  heldSlots.push(slots);
+  return slots;
 }
 
 const waitForLoad = (check: (load: ReturnType<typeof passwordWorkLoad>) => boolean) =>
@@ -92,7 +99,9 @@ describe('bounded bcrypt work', () => {
   it('answers logins beyond the queue bound at once with 503 and Retry-After, and recovers', async () => {
     const slots = await holdHashingSlots();
     const admittedFlood = flood(MAX_PASSWORD_REQUESTS, 2000);
-    await waitForLoad((load) => load.admitted === MAX_PASSWORD_REQUESTS);
+    // Admitted is counted before the user lookup, queued after it: wait until every admitted login
+    // has reached the hashing queue, so that what is queued afterwards is known exactly.
+    await waitForLoad((load) => load.admitted === MAX_PASSWORD_REQUESTS && load.queued === MAX_PASSWORD_REQUESTS);
 
     // Every admitted login is still waiting for bcrypt: each further one is turned away, without a hash.
     const extra = await Promise.all(Array.from({ length: 8 }, (_, i) => loginUnknown(3000 + i)));
