@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { serverUrl } from './support/database.js';
-import { createEmptyDatabase, SERVER_SECRET, spawnServer, startServer, type RunningServer, useSpawnedServers } from './support/server-process.js';
+import { createEmptyDatabase, SERVER_SECRET, spawnServer, startServer, type RunningServer, type ServerResponse, useSpawnedServers } from './support/server-process.js';
 
 useSpawnedServers();
 
@@ -90,19 +90,35 @@ describe.skipIf(!serverUrl())('the server process under faults (PostgreSQL)', ()
         customers.push({ token: signup.body.accessToken as string, held, lines });
       }
 
-      // The held checkouts start their transactions, decrement what they can, then wait for this lock.
-      await locker.connect();
-      await locker.query('begin');
-      await locker.query('select stock from product where id = $1 for update', [contended]);
       const finishers = customers.filter((c) => !c.held);
       const heldOnes = customers.filter((c) => c.held);
       const finished = await Promise.all(finishers.map((c) => s.request('/api/checkout', { method: 'POST', token: c.token, json: {} })));
       for (const res of finished) expect(res.status).toBe(201);
-      const inFlight = heldOnes.map((c) => s.request('/api/checkout', { method: 'POST', token: c.token, json: {} }).catch((error: unknown) => error));
+      // The held checkouts start their transactions, decrement what they can, then wait for this lock.
+      await locker.connect();
+      await locker.query('begin');
+      await locker.query('select stock from product where id = $1 for update', [contended]);
+      // Nothing can commit while the lock is held, so a held checkout only ends before the kill if its lock wait
+      // outlived the server's statement timeout (5 s, a very loaded machine): 503, its cart intact. It is then sent
+      // again, so the kill still finds every one of them waiting. Any other early answer fails the test.
+      const answeredEarly: unknown[] = [];
+      const checkoutUntilKilled = async (token: string): Promise<ServerResponse | Error> => {
+        for (;;) {
+          const outcome = await s.request('/api/checkout', { method: 'POST', token, json: {} }).catch((error: unknown) => error as Error);
+          if (outcome instanceof Error) return outcome;
+          if (outcome.status !== 503) {
+            answeredEarly.push(outcome);
+            return outcome;
+          }
+        }
+      };
+      const inFlight = heldOnes.map((c) => checkoutUntilKilled(c.token));
       // Every held checkout is inside its transaction, blocked on the row lock: now the process dies.
       for (let waiting = 0; waiting < heldOnes.length; ) {
+        expect(answeredEarly, 'a held checkout was answered while the lock was held').toEqual([]);
         const activity = await locker.query(`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`);
         waiting = activity.rows[0].n as number;
+        if (waiting < heldOnes.length) await new Promise((resolve) => setTimeout(resolve, 10));
       }
       expect(await s.kill()).toEqual({ code: null, signal: 'SIGKILL' });
       for (const outcome of await Promise.all(inFlight)) expect(outcome).toBeInstanceOf(Error);
@@ -138,5 +154,5 @@ describe.skipIf(!serverUrl())('the server process under faults (PostgreSQL)', ()
       await server?.kill();
       await db.drop();
     }
-  });
+  }, 120_000);
 });

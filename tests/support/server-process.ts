@@ -47,7 +47,7 @@ export interface ProcessExit {
 export type ServerCommand = 'build' | 'sources' | 'npm-start' | readonly string[];
 
 export interface SpawnOptions {
-  /** Merged over the defaults (PORT=0, BCRYPT_COST=4, LOG_LEVEL=info); `undefined` removes a default. */
+  /** Merged over the defaults (PORT=0, BCRYPT_COST=4, LOG_LEVEL=info; NODE_COMPILE_CACHE for the build); `undefined` removes a default. */
   env?: Record<string, string | undefined>;
   command?: ServerCommand;
 }
@@ -136,10 +136,20 @@ function argv(command: ServerCommand): readonly string[] {
 
 export function spawnServer(options: SpawnOptions = {}): ServerProcess {
   if (!hooksInstalled) throw new Error('spawnServer: call useSpawnedServers() at the top of the test file (from tests or hooks, not at import)');
-  const [command, ...args] = argv(options.command ?? 'build');
+  const which = options.command ?? 'build';
+  const [command, ...args] = argv(which);
   const env: Record<string, string> = {};
   // Nothing inherited but what finding node needs: the server sees exactly this environment.
-  const merged = { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', BCRYPT_COST: '4', LOG_LEVEL: 'info', ...options.env };
+  const merged = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    PORT: '0',
+    BCRYPT_COST: '4',
+    LOG_LEVEL: 'info',
+    // The build's compiled code cached across the run's processes: ~0.1 s of CPU less per start (tests start dozens).
+    ...(which === 'build' ? { NODE_COMPILE_CACHE: path.join(builtServerDir(), 'compile-cache') } : {}),
+    ...options.env,
+  };
   for (const [name, value] of Object.entries(merged)) if (value !== undefined) env[name] = value;
   const child = spawn(command!, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   running.add(child);
