@@ -48,12 +48,20 @@ export function summarize(latencies: number[], seconds: number, statusCodes: Rec
 
 /**
  * Closed-loop load with autocannon: `connections` clients, each sending its next
- * request as soon as the previous one is answered, for `seconds` (or, with
+ * request as soon as the previous one is answered (or, with `ratePerSecond`, when
+ * the overall rate allows), for `seconds` (or, with
  * `until`, from now until that promise settles). Latencies are taken from
  * autocannon's per-response timings (sub-millisecond), for every response
  * whatever its status.
  */
-export async function drive(baseUrl: string, shape: RequestShape, connections: number, seconds: number | { until: Promise<unknown> }): Promise<LoadResult> {
+export async function drive(
+  baseUrl: string,
+  shape: RequestShape,
+  connections: number,
+  seconds: number | { until: Promise<unknown> },
+  /** Open loop instead: at most this many requests a second over all connections, however fast they are answered. */
+  ratePerSecond?: number,
+): Promise<LoadResult> {
   const latencies: number[] = [];
   const statusCodes: Record<string, number> = {};
   let started = 0;
@@ -64,6 +72,7 @@ export async function drive(baseUrl: string, shape: RequestShape, connections: n
     // Open-ended runs are stopped when `until` settles; the day is only a bound.
     duration: typeof seconds === 'number' ? seconds : 86_400,
     timeout: 10,
+    ...(ratePerSecond === undefined ? {} : { overallRate: ratePerSecond }),
     requests: [
       {
         method: shape.method,

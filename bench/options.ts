@@ -20,12 +20,15 @@ export interface BenchOptions {
   importConcurrency: number;
   /** The bulk import stops sending after this many seconds, created or not. */
   importSeconds: number;
+  /** Logins of unknown users per second in the login-flood scenario, and the clients sending them. */
+  floodRate: number;
+  floodConnections: number;
   /** Which groups of scenarios run (default: all). */
   groups: ReadonlySet<ScenarioGroup>;
 }
 
 /** Groups that --scenarios selects. Live ratios need "catalog" too; the cart reference needs "cart". */
-export const SCENARIO_GROUPS = ['catalog', 'cart', 'checkout', 'live', 'edits', 'import'] as const;
+export const SCENARIO_GROUPS = ['catalog', 'cart', 'checkout', 'live', 'edits', 'flood', 'import'] as const;
 export type ScenarioGroup = (typeof SCENARIO_GROUPS)[number];
 
 export const usage = `usage: BENCH_DATABASE_URL=postgres://… npm run bench -- [options]
@@ -43,12 +46,17 @@ The database named by BENCH_DATABASE_URL is WIPED (schema public is dropped).
   --import-products N       products created through the API by the bulk import (default 10000)
   --import-concurrency N    admin clients sending them at once (default 4)
   --import-seconds S        stop the import after S seconds, however many are in (default 300)
+  --flood-rate N            logins of unknown users per second in the login flood (default 50)
+  --flood-connections N     clients sending them (default 100)
   --scenarios LIST          comma-separated groups to run (default: all):
                               catalog   scenarios 1–8 on a quiet catalog (and the reference R1, R5)
                               cart      C1 GET /api/cart, C2 add to cart (and the reference RC1, RC2)
                               checkout  C3 checkout, with the stock verification
                               live      L1–L8: scenarios 1–8 while the catalog changes
                               edits     E1, E4: scenarios 1 and 4 under one price edit a second
+                              flood     F1, F4: scenarios 1 and 4 while unknown users log in at
+                                        --flood-rate (BCRYPT_COST 10, no address limits), against the
+                                        same reads on the same instance without the flood
                               import    B: bulk import while list and search are read
   --time-limit S            abort the whole run after S seconds (default 1800)`;
 
@@ -79,6 +87,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       'import-products': { type: 'string' },
       'import-concurrency': { type: 'string' },
       'import-seconds': { type: 'string' },
+      'flood-rate': { type: 'string' },
+      'flood-connections': { type: 'string' },
       scenarios: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -106,6 +116,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     importProducts: positiveInteger('import-products', values['import-products'], 10_000),
     importConcurrency: positiveInteger('import-concurrency', values['import-concurrency'], 4),
     importSeconds: positiveInteger('import-seconds', values['import-seconds'], 300),
+    floodRate: positiveInteger('flood-rate', values['flood-rate'], 50),
+    floodConnections: positiveInteger('flood-connections', values['flood-connections'], 100),
     groups: scenarioGroups(values.scenarios),
   };
 }

@@ -59,6 +59,18 @@ export interface ImportReport {
   reads: ScenarioReport[];
 }
 
+/** Issue 8 §5: reads while unknown users log in as fast as the API answers (on an instance of its own). */
+export interface FloodReport {
+  bcryptCost: number;
+  /** Logins a second the flood sends (open loop), and the clients sending them. */
+  rate: number;
+  connections: number;
+  /** Each read without the flood (F1q, F4q), then during it (F1, F4, with ratioToQuiet). */
+  scenarios: ScenarioReport[];
+  /** What the flood's logins got during F1 and F4 (401 for a hashed attempt, 503 for one turned away). */
+  logins: LoadResult[];
+}
+
 export interface CheckoutReport extends ScenarioReport {
   shoppers: number;
   concurrency: number;
@@ -96,6 +108,7 @@ export interface BenchReport {
   checkout: CheckoutReport;
   live?: LiveReport;
   bulkImport?: ImportReport;
+  loginFlood?: FloodReport;
   /** Not in issue 4: catalog scenarios repeated while an admin edits prices. */
   underWrites: ScenarioReport[];
   maxServerRssMb: number;
@@ -168,6 +181,26 @@ function importLines(report: ImportReport): string[] {
   return out;
 }
 
+function floodLines(report: FloodReport): string[] {
+  const out = [
+    `login flood (F*): ${report.rate} logins/s of unknown users by ${report.connections} clients (BCRYPT_COST ${report.bcryptCost}, no address limits), ` +
+      'on an instance of its own; F*q: the same reads there without the flood',
+  ];
+  const flooded = report.scenarios.filter((s) => s.quietId !== undefined);
+  flooded.forEach((s, i) => {
+    const logins = report.logins[i];
+    const quiet = report.scenarios.find((q) => q.id === s.quietId)?.result;
+    if (!logins || !s.result || !quiet) return;
+    out.push(
+      `  ${s.id}: p99 ${fixed(s.result.p99Ms)} ms during the flood, ${fixed(quiet.p99Ms)} ms without; ` +
+        `logins ${fixed(logins.reqPerSec, 1)}/s answered (${Object.entries(logins.statusCodes)
+          .map(([status, count]) => `${count} × ${status}`)
+          .join(', ')}), ${logins.errors} unanswered, login p99 ${fixed(logins.p99Ms, 0)} ms`,
+    );
+  });
+  return out;
+}
+
 function renderTable(header: string[], rows: string[][]): string {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((cells) => (cells[column] ?? '').length)));
   const line = (cells: string[]) =>
@@ -186,6 +219,7 @@ export function renderReport(report: BenchReport): string {
     ...(report.groups.includes('checkout') ? [row(report.checkout, report.checkout.ordersPerSec)] : []),
     ...(report.live?.scenarios ?? []).map((s) => row(s)),
     ...report.underWrites.map((s) => row(s)),
+    ...(report.loginFlood?.scenarios ?? []).map((s) => row(s)),
     ...(report.bulkImport?.reads ?? []).map((s) => row(s)),
   ];
   const { machine, catalog, settings, checkout } = report;
@@ -207,6 +241,8 @@ export function renderReport(report: BenchReport): string {
     '  unlike req/s it hardly changes when other work competes for the cores, so it is the figure to compare between runs.',
     'L*: the catalog scenario of the same number while the catalog changes (issue 10); vs column: req/s live / quiet.',
     'E1, E4 (not in issue 4): scenarios 1 and 4 again while an admin changes a price once a second through the API.',
+    'F*: list and search during a login flood of unknown users (F*q: the same instance without it); vs column: req/s flood / no flood;',
+    "  their CPU column divides all the server's CPU, the flood's included, by the reads.",
     'B*: list and search read while the bulk import runs.',
     'DB run/lock/idle-tx: average server connections running in PostgreSQL / waiting for a row lock / idle inside an open transaction.',
     'other cores: CPU used meanwhile by anything but the server, its backends and the load generator; above ~0.1 the numbers are disturbed.',
@@ -220,6 +256,7 @@ export function renderReport(report: BenchReport): string {
     );
   }
   if (report.live) out.push(...liveLines(report.live));
+  if (report.loginFlood) out.push(...floodLines(report.loginFlood));
   if (report.bulkImport) out.push(...importLines(report.bulkImport));
   for (const s of report.underWrites) {
     if (s.writes) out.push(`${s.id}: ${s.writes.edits} price edits succeeded, ${s.writes.failures} failed during the scenario`);

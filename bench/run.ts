@@ -16,7 +16,18 @@ import { call, drive, inParallel, isMissingRoute, describeAnswer, type RequestSh
 import { parseOptions, usage, type BenchOptions } from './options.js';
 import { buildProduction, fromSources, killAllServers, machineBusySeconds, productionCommand, projectRoot, ServerProcess, stopAllServers } from './processes.js';
 import { bulkImport } from './bulk-import.js';
-import { describeWrites, renderReport, type BenchReport, type CheckoutReport, type CpuReport, type ImportReport, type LiveReport, type ScenarioReport } from './report.js';
+import { FLOOD_BCRYPT_COST, loginFlood } from './login-flood.js';
+import {
+  describeWrites,
+  renderReport,
+  type BenchReport,
+  type CheckoutReport,
+  type CpuReport,
+  type FloodReport,
+  type ImportReport,
+  type LiveReport,
+  type ScenarioReport,
+} from './report.js';
 import {
   addToCartScenario,
   cartScenario,
@@ -241,6 +252,7 @@ interface ApiMeasurements {
   live?: LiveReport;
   underWrites: ScenarioReport[];
   bulkImport?: ImportReport;
+  loginFlood?: FloodReport;
   shoppers?: Shoppers;
   maxRssMb: number;
   serverLog: BenchReport['serverLog'];
@@ -301,6 +313,7 @@ async function measureApi(client: pg.Client, options: BenchOptions, workload: Wo
     }
     // After the live runs: a storm of recomputations may keep PostgreSQL busy after the measurement ends.
     if (groups.has('edits')) measured.underWrites = await measureUnderWrites(api, catalog, workload, options, monitor);
+    if (groups.has('flood')) measured.loginFlood = await measureLoginFlood(catalog, options, monitor);
     // Last: 10,000 new products change every later catalog figure.
     if (groups.has('import')) measured.bulkImport = await measureBulkImport(api, catalog, options);
     return { ...measured, maxRssMb: lifetimeRss.stop(), serverLog: { lines: api.logLineCount, first: api.firstLogLines } };
@@ -367,8 +380,44 @@ async function measureLive(
   }
 }
 
-/** Page 1 of the list (1) and the common-word search (4): the reads the edit and import scenarios repeat. */
+/** Page 1 of the list (1) and the common-word search (4): the reads the edit, flood and import scenarios repeat. */
 const busiestReads = (catalog: Scenario[]): Scenario[] => catalog.filter((s) => s.id === '1' || s.id === '4');
+
+/**
+ * Issue 8 §5: scenarios 1 and 4 while unknown users log in at `floodRate` a second (the issue measured
+ * 12–20 a second starving the catalog), each read first measured on the same instance without the flood. The instance
+ * of its own runs at the production BCRYPT_COST with the per-address login limits off: a flood from
+ * as many addresses as it likes, so only the bound on password work stands between it and the catalog.
+ */
+async function measureLoginFlood(catalog: Scenario[], options: BenchOptions, monitor: Monitor): Promise<FloodReport> {
+  log(`login flood: a third API instance at BCRYPT_COST=${FLOOD_BCRYPT_COST}, ${options.floodRate} logins/s of unknown users by ${options.floodConnections} clients`);
+  const env = { ...apiEnvironment(options.databaseUrl), BCRYPT_COST: String(FLOOD_BCRYPT_COST) };
+  const target = await ServerProcess.start('flood API', productionCommand(), env, '/ready', SERVER_START_TIMEOUT_MS);
+  const report: FloodReport = { bcryptCost: FLOOD_BCRYPT_COST, rate: options.floodRate, connections: options.floodConnections, scenarios: [], logins: [] };
+  try {
+    const reads = busiestReads(catalog);
+    await warmUpServer(target, reads, options);
+    for (const base of reads) {
+      const quiet = await measure(target, { ...base, id: `F${base.id}q`, name: `${base.name}, flood instance, no flood` }, options, monitor);
+      const floodEnds = Promise.withResolvers<void>();
+      const flooding = drive(target.baseUrl, loginFlood(), options.floodConnections, { until: floodEnds.promise }, options.floodRate);
+      const flooded = await measure(target, { ...base, id: `F${base.id}`, name: `${base.name}, during a login flood` }, options, monitor).finally(() =>
+        floodEnds.resolve(),
+      );
+      const logins = await flooding;
+      log(`F${base.id}: logins ${logins.reqPerSec}/s answered, statuses ${JSON.stringify(logins.statusCodes)}, ${logins.errors} errors, login p99 ${logins.p99Ms} ms`);
+      report.logins.push(logins);
+      report.scenarios.push(quiet, {
+        ...flooded,
+        quietId: quiet.id,
+        ...(flooded.result && quiet.result && quiet.result.reqPerSec > 0 ? { ratioToQuiet: ratio(flooded.result.reqPerSec, quiet.result.reqPerSec) } : {}),
+      });
+    }
+    return report;
+  } finally {
+    await target.stop();
+  }
+}
 
 /**
  * Issue 10: products created through the API as fast as it takes them while
@@ -510,6 +559,7 @@ async function bench(options: BenchOptions): Promise<BenchReport> {
       checkout: api.checkout,
       ...(api.live ? { live: api.live } : {}),
       ...(api.bulkImport ? { bulkImport: api.bulkImport } : {}),
+      ...(api.loginFlood ? { loginFlood: api.loginFlood } : {}),
       underWrites: api.underWrites,
       maxServerRssMb: Math.round(api.maxRssMb),
       serverLog: api.serverLog,
