@@ -113,10 +113,13 @@ describe.skipIf(!serverUrl())('the server process under faults (PostgreSQL)', ()
         }
       };
       const inFlight = heldOnes.map((c) => checkoutUntilKilled(c.token));
-      // Every held checkout is inside its transaction, blocked on the row lock: now the process dies.
+      // Every held checkout is inside its transaction, blocked on the row lock: now the process dies. Watched
+      // through db's connection, not the locker's: inside a transaction PostgreSQL answers pg_stat_activity from
+      // a snapshot taken at its first read, so backends connected later (the pool opening connections for the
+      // held checkouts) would never appear, and the count would stay short of all of them for ever.
       for (let waiting = 0; waiting < heldOnes.length; ) {
         expect(answeredEarly, 'a held checkout was answered while the lock was held').toEqual([]);
-        const activity = await locker.query(`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`);
+        const activity = await db.query(`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`);
         waiting = activity.rows[0].n as number;
         if (waiting < heldOnes.length) await new Promise((resolve) => setTimeout(resolve, 10));
       }
