@@ -1,5 +1,5 @@
 import jwt from 'jsonwebtoken';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ISO_TIMESTAMP } from './support/contract-shapes.js';
 import { createHttpHarness, expectErrorEnvelope, type HttpHarness } from './support/harness.js';
 
@@ -111,6 +111,23 @@ describe('GET /api/auth/me and token attacks', () => {
     const res = await h.request('/api/auth/me', { token });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ id: user.id, username: user.username, role: 'customer', createdAt: user.createdAt.toISOString() });
+  });
+
+  it('refuses a token it has accepted before from the second the token expires', async () => {
+    const { token } = await h.createUser();
+    expect((await h.request('/api/auth/me', { token })).status).toBe(200);
+    const { exp } = jwt.decode(token) as { exp: number };
+    vi.useFakeTimers({ toFake: ['Date'], now: exp * 1000 - 1 });
+    try {
+      // Accepted again (the process has verified it once already), one millisecond before its expiry ...
+      expect((await h.request('/api/auth/me', { token })).status).toBe(200);
+      // ... and refused from its expiry on, verified once already or not.
+      vi.setSystemTime(exp * 1000);
+      expectErrorEnvelope(await h.request('/api/auth/me', { token }), 401, 'UNAUTHORIZED');
+      expectErrorEnvelope(await h.request('/api/auth/me', { token }), 401, 'UNAUTHORIZED');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('rejects missing, malformed, tampered, expired, alg:none, foreign-key and unknown-user tokens with 401 + WWW-Authenticate', async () => {
