@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import { CHECKOUT_STOCK, checkSearchText, connect, generateCatalog, prepareWorkload, resetSchema, serverVersion, type Workload } from './catalog.js';
 import { sampleDatabaseActivity } from './db-activity.js';
-import { call, drive, inParallel, isMissingRoute, describeAnswer, type RequestShape } from './load.js';
+import { call, drive, inParallel, isMissingRoute, describeAnswer, type LoadResult, type RequestShape } from './load.js';
 import { parseOptions, usage, type BenchOptions } from './options.js';
 import { buildProduction, fromSources, killAllServers, machineBusySeconds, productionCommand, projectRoot, ServerProcess, stopAllServers } from './processes.js';
 import { bulkImport } from './bulk-import.js';
@@ -371,7 +371,7 @@ async function measureLive(
         ...report,
         quietId: base.id,
         liveWrites,
-        ...(report.result && quietRun && quietRun.reqPerSec > 0 ? { ratioToQuiet: ratio(report.result.reqPerSec, quietRun.reqPerSec) } : {}),
+        ...ratioToQuiet(report.result, quietRun),
       });
     }
     return { changesPerSecond: options.changesPerSecond, readers: 2, scenarios, writes };
@@ -410,7 +410,7 @@ async function measureLoginFlood(catalog: Scenario[], options: BenchOptions, mon
       report.scenarios.push(quiet, {
         ...flooded,
         quietId: quiet.id,
-        ...(flooded.result && quiet.result && quiet.result.reqPerSec > 0 ? { ratioToQuiet: ratio(flooded.result.reqPerSec, quiet.result.reqPerSec) } : {}),
+        ...ratioToQuiet(flooded.result, quiet.result),
       });
     }
     return report;
@@ -492,6 +492,10 @@ const isMissingRouteOnly = (statusCodes: Record<string, number>) => Object.keys(
 
 const cpuMs = (report: ScenarioReport) => (report.cpu ? report.cpu.serverMsPerRequest + report.cpu.databaseMsPerRequest : 0);
 const ratio = (part: number, whole: number) => Math.round((part / whole) * 1000) / 1000;
+
+/** req/s of a run under load (live writes, a flood) over the same reads without it, when both were measured. */
+const ratioToQuiet = (loaded: LoadResult | undefined, quiet: LoadResult | undefined): Pick<ScenarioReport, 'ratioToQuiet'> =>
+  loaded && quiet && quiet.reqPerSec > 0 ? { ratioToQuiet: ratio(loaded.reqPerSec, quiet.reqPerSec) } : {};
 
 function withReferenceRatios(scenarios: ScenarioReport[], reference: ScenarioReport[]): ScenarioReport[] {
   return scenarios.map((scenario) => {
