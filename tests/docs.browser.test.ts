@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverUrl } from './support/database.js';
-import { createEmptyDatabase, SERVER_SECRET, startServer, type EmptyDatabase, type RunningServer, useSpawnedServers } from './support/server-process.js';
+import { createEmptyDatabase, SERVER_SECRET, SPAWNED_TEST_TIMEOUT_MS, startServer, type EmptyDatabase, type RunningServer, useSpawnedServers } from './support/server-process.js';
 
 useSpawnedServers();
 
@@ -60,7 +60,7 @@ describe.skipIf(!serverUrl())('the API reference at /docs in Chromium', () => {
       if (!url.startsWith(`${server.baseUrl}/`) && !url.startsWith('data:')) offOrigin.push(url);
     });
     page.on('pageerror', (error) => pageErrors.push(error.message));
-  });
+  }, SPAWNED_TEST_TIMEOUT_MS);
 
   afterAll(async () => {
     await browser?.close();

@@ -4,6 +4,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, serverUrl, type TestDatabase } from './support/database.js';
+import { SPAWNED_TEST_TIMEOUT_MS } from './support/server-process.js';
 
 /**
  * METRICS_PORT on the real process (`tsx src/server.ts`, as `npm start` runs it):
@@ -66,7 +67,7 @@ describe.runIf(serverUrl())('METRICS_PORT on the running server', () => {
     });
     apiUrl = `http://127.0.0.1:${apiPort}`;
     metricsUrl = `http://127.0.0.1:${metricsPort}`;
-  }, 60_000);
+  }, SPAWNED_TEST_TIMEOUT_MS);
 
   afterAll(async () => {
     if (child?.exitCode === null) process.kill(-child.pid!, 'SIGKILL');

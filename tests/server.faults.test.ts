@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { serverUrl } from './support/database.js';
-import { createEmptyDatabase, SERVER_SECRET, spawnServer, startServer, type RunningServer, type ServerResponse, useSpawnedServers } from './support/server-process.js';
+import { createEmptyDatabase, SERVER_SECRET, SPAWNED_TEST_TIMEOUT_MS, spawnServer, startServer, type RunningServer, type ServerResponse, useSpawnedServers } from './support/server-process.js';
 
 useSpawnedServers();
 
@@ -39,7 +39,7 @@ describe.skipIf(!serverUrl())('the server process under faults (PostgreSQL)', ()
     } finally {
       await db.drop();
     }
-  }, 120_000);
+  }, SPAWNED_TEST_TIMEOUT_MS);
 
   it('writes every line before it exits on SIGTERM even when the reader of its stdout is behind', async () => {
     const db = await createEmptyDatabase();
@@ -60,7 +60,7 @@ describe.skipIf(!serverUrl())('the server process under faults (PostgreSQL)', ()
     } finally {
       await db.drop();
     }
-  }, 120_000);
+  }, SPAWNED_TEST_TIMEOUT_MS);
 
   it('killed with SIGKILL during checkouts leaves no partial checkout: orders complete, stock exact, other carts intact', async () => {
     const db = await createEmptyDatabase();
@@ -157,5 +157,5 @@ describe.skipIf(!serverUrl())('the server process under faults (PostgreSQL)', ()
       await server?.kill();
       await db.drop();
     }
-  }, 120_000);
+  }, SPAWNED_TEST_TIMEOUT_MS);
 });

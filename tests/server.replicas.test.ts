@@ -6,7 +6,7 @@ import { User } from '../src/entities/User.js';
 import { ensureAdminAccount } from '../src/routers/auth/service.js';
 import { serverUrl } from './support/database.js';
 import { createHarness, type Harness } from './support/harness.js';
-import { createEmptyDatabase, ROOT, SERVER_SECRET, startServers, useSpawnedServers } from './support/server-process.js';
+import { createEmptyDatabase, ROOT, SERVER_SECRET, SPAWNED_TEST_TIMEOUT_MS, startServers, useSpawnedServers } from './support/server-process.js';
 import { startTcpProxy } from './support/tcp-proxy.js';
 
 useSpawnedServers();
@@ -46,7 +46,7 @@ describe('the admin bootstrap', () => {
   });
 });
 
-describe.skipIf(!serverUrl())('three server processes started at the same moment on one empty database (PostgreSQL)', () => {
+describe.skipIf(!serverUrl())('three server processes started at the same moment on one empty database (PostgreSQL)', { timeout: SPAWNED_TEST_TIMEOUT_MS }, () => {
   it('all serve; the migrations ran once, there is one admin account and one demo catalog', async () => {
     const db = await createEmptyDatabase();
     const direct = new URL(db.url);

@@ -8,6 +8,7 @@ import { serverUrl } from './support/database.js';
 import {
   ROOT,
   SERVER_SECRET as SECRET,
+  SPAWNED_TEST_TIMEOUT_MS,
   asRunning,
   createEmptyDatabase,
   isListeningLine,
@@ -29,7 +30,7 @@ useSpawnedServers();
  * run when TEST_DATABASE_URL or DATABASE_URL names a PostgreSQL server, as in CI.
  */
 
-describe('an invalid environment', () => {
+describe('an invalid environment', { timeout: SPAWNED_TEST_TIMEOUT_MS }, () => {
   it.concurrent.each([
     [{ PORT: 'abc' }, 'PORT'],
     [{ PORT: '' }, 'PORT'],
@@ -51,7 +52,7 @@ describe('an invalid environment', () => {
 });
 
 // Concurrent: each test has its own database and processes; their startup waits overlap.
-describe.skipIf(!serverUrl()).concurrent('the server process (PostgreSQL)', () => {
+describe.skipIf(!serverUrl()).concurrent('the server process (PostgreSQL)', { timeout: SPAWNED_TEST_TIMEOUT_MS }, () => {
   it('applies the migrations at startup, then bootstraps the admin account idempotently, promoting an existing user', async () => {
     const db = await createEmptyDatabase();
     try {

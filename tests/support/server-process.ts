@@ -25,6 +25,13 @@ import { createServerDatabase, serverUrl } from './database.js';
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 /** A JWT secret that passes the production checks (≥ 32 characters, not the placeholder). */
 export const SERVER_SECRET = 'spawned-server-secret-at-least-32-chars';
+/**
+ * The bound on a test (or hook) that spawns processes: a guard against hangs, never a timing
+ * assertion. On a slow 2-core CI machine with the suite's heaviest files running together
+ * (a browser, compilers, dozens of servers), one start takes up to ~10 s where it takes 1.2 s
+ * alone, and a test that starts three servers in turn went past the default 30 s.
+ */
+export const SPAWNED_TEST_TIMEOUT_MS = 120_000;
 
 export type LogEntry = Record<string, unknown> & { level: number; msg: string };
 export interface ProcessExit {
@@ -106,7 +113,7 @@ export function useSpawnedServers(): void {
   beforeAll(async () => {
     await serverBuild();
     hooksInstalled = true;
-  });
+  }, SPAWNED_TEST_TIMEOUT_MS);
   afterAll(() => {
     hooksInstalled = false;
     for (const child of running) killGroup(child);
