@@ -70,6 +70,58 @@ async function openDatabaseWhenReachable(config: AppConfig, logger: Logger, boot
   }
 }
 
+/** What startup has opened so far, for a shutdown that may come at any point of it. */
+interface Started {
+  orm?: Orm;
+  server?: Server;
+}
+
+/**
+ * SIGTERM and SIGINT: stop listening, let the requests in flight finish (for at
+ * most SHUTDOWN_GRACE_MS), close the database, then exit 0 once the log is out.
+ */
+function stopOnSignals(logger: Logger, started: Started) {
+  let stopping = false;
+  // Responses still being produced: told to close their connection so keep-alive clients do not hold the exit.
+  const inFlight = new Set<ServerResponse>();
+  const closeDatabaseAndExit = () => {
+    (started.orm ? started.orm.close() : Promise.resolve())
+      .then(() => {
+        logger.info('stopped');
+        exitAfterFlush(0);
+      })
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'error while closing the database');
+        exitAfterFlush(1);
+      });
+  };
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    const listening = started.server;
+    if (!listening) return closeDatabaseAndExit();
+    for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
+    const forceClose = setTimeout(() => listening.closeAllConnections(), SHUTDOWN_GRACE_MS);
+    listening.close(() => {
+      clearTimeout(forceClose);
+      closeDatabaseAndExit();
+    });
+    listening.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  return {
+    begun: () => stopping,
+    track(server: Server) {
+      server.on('request', (_req, res: ServerResponse) => {
+        inFlight.add(res);
+        res.on('close', () => inFlight.delete(res));
+      });
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const config = readConfig();
   // The serving modules load only once the settings are valid: loading them takes ~0.35 s of CPU
@@ -87,38 +139,8 @@ async function main(): Promise<void> {
     logger.warn('JWT_SECRET is not set: using a random secret for this process (tokens die with it)');
   }
 
-  // Filled in as startup proceeds; a signal may arrive at any point of it.
-  const started: { orm?: Orm; server?: Server } = {};
-  let stopping = false;
-  // Responses still being produced: told to close their connection so keep-alive clients do not hold the exit.
-  const inFlight = new Set<ServerResponse>();
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down: finishing in-flight requests');
-    const closeDatabaseAndExit = () => {
-      (started.orm ? started.orm.close() : Promise.resolve())
-        .then(() => {
-          logger.info('stopped');
-          exitAfterFlush(0);
-        })
-        .catch((error: unknown) => {
-          logger.error({ err: error }, 'error while closing the database');
-          exitAfterFlush(1);
-        });
-    };
-    const listening = started.server;
-    if (!listening) return closeDatabaseAndExit();
-    for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
-    const forceClose = setTimeout(() => listening.closeAllConnections(), SHUTDOWN_GRACE_MS);
-    listening.close(() => {
-      clearTimeout(forceClose);
-      closeDatabaseAndExit();
-    });
-    listening.closeIdleConnections();
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  const started: Started = {};
+  const shutdown = stopOnSignals(logger, started);
 
   // Once per database, not per process: replicas starting together take turns (openDatabase).
   const bootstrap: Bootstrap = async (em) => {
@@ -135,7 +157,7 @@ async function main(): Promise<void> {
     return fail(`Startup failed: the database could not be opened: ${error instanceof Error ? error.message : String(error)}`);
   }
   started.orm = orm;
-  if (stopping) return;
+  if (shutdown.begun()) return;
 
   const app = createApp({ orm, config, logger });
   // Express 5 calls back with the error when listening fails (port taken, no permission).
@@ -149,10 +171,7 @@ async function main(): Promise<void> {
   });
   started.server = server;
   answerEdgeErrorsInEnvelope(server, config);
-  server.on('request', (_req, res: ServerResponse) => {
-    inFlight.add(res);
-    res.on('close', () => inFlight.delete(res));
-  });
+  shutdown.track(server);
   server.on('error', (error) => fail(`Startup failed: cannot listen on port ${config.port}: ${error.message}`));
 
   if (config.metricsPort !== undefined) {

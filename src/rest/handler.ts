@@ -7,6 +7,7 @@ import { toAppError } from '../error-mapping.js';
 import { methodNotAllowed, notFound, validationError } from '../errors.js';
 import type { ProcedureMeta } from '../trpc.js';
 import { errorEnvelope, errorHeaders, JSON_CONTENT_TYPE, sendError } from './error-envelope.js';
+import { allowHeader } from './fallbacks.js';
 
 interface RestRoute {
   method: string;
@@ -135,11 +136,4 @@ export function createRestHandler(router: AnyTRPCRouter, createContext: (opts: {
     rejectPathParametersInBody(routes.values(), req, res);
     adapter(req, res, () => notRouted(req, res, method)).catch(next);
   };
-}
-
-/** The `Allow` header of a 405: HEAD is served wherever GET is. */
-export function allowHeader(methods: readonly string[]): string {
-  const allowed = new Set(methods);
-  if (allowed.has('GET')) allowed.add('HEAD');
-  return [...allowed].join(', ');
 }
