@@ -3,6 +3,7 @@ import type { AppConfig } from '../../config.js';
 import { issueAccessToken, type SignedInUser } from '../../context/auth.js';
 import { clientAddressKey } from '../../context/client-address.js';
 import type { Em } from '../../db/orm.js';
+import { queryRows, sql } from '../../db/sql.js';
 import { AttemptLog, type AttemptKind } from '../../entities/AttemptLog.js';
 import { User } from '../../entities/User.js';
 import { AppError, invalidCredentials, usernameTaken } from '../../errors.js';
@@ -56,7 +57,7 @@ async function takeSlots(em: Em, budgets: Budget[], message: string): Promise<Pa
   const taken = await em.transactional(async (tem) => {
     // One lock order for every caller: two attempts that share two keys cannot deadlock.
     const lockNames = active.map(({ kind, key }) => `${kind} ${key}`).sort();
-    for (const name of lockNames) await tem.execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [name]);
+    for (const name of lockNames) await queryRows(tem, sql`select pg_advisory_xact_lock(hashtextextended(${name}, 0))`);
     // Read the clock once the keys are ours: the rows of a key then go in in time order, and the
     // Retry-After is counted from the moment of the answer, not from before a wait for the lock.
     const now = new Date();

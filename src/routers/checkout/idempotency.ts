@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Em } from '../../db/orm.js';
+import { queryRows, sql } from '../../db/sql.js';
 import { IdempotencyKey } from '../../entities/IdempotencyKey.js';
 import { idempotencyKeyReused, validationError } from '../../errors.js';
 import type { OrderOutput } from '../orders/schemas.js';
@@ -87,10 +88,10 @@ export async function rememberResponse(
   args: { claimId: string; orderId: string; response: OrderOutput; now: Date },
 ): Promise<void> {
   await tem.nativeUpdate(IdempotencyKey, { id: args.claimId }, { responseBody: args.response, orderId: args.orderId });
-  await tem.execute(
-    `delete from "idempotency_key" where "id" in (
-       select "id" from "idempotency_key" where "created_at" < ? order by "created_at" limit ${PURGE_BATCH} for update skip locked)`,
-    [new Date(args.now.getTime() - IDEMPOTENCY_KEY_TTL_MS)],
-    'run',
+  const expiredBefore = new Date(args.now.getTime() - IDEMPOTENCY_KEY_TTL_MS);
+  await queryRows(
+    tem,
+    sql`delete from "idempotency_key" where "id" in (
+          select "id" from "idempotency_key" where "created_at" < ${expiredBefore} order by "created_at" limit ${PURGE_BATCH} for update skip locked)`,
   );
 }
