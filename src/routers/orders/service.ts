@@ -1,8 +1,8 @@
 import type { Em } from '../../db/orm.js';
 import { Order } from '../../entities/Order.js';
-import { notFound } from '../../errors.js';
 import { fromCents } from '../../lib/money.js';
-import { isUuid, type Page, type PageRequest } from '../shared/schemas.js';
+import { findOr404 } from '../shared/found.js';
+import type { Page, PageRequest } from '../shared/schemas.js';
 import type { OrderOutput } from './schemas.js';
 
 /** What an order response is made from: an Order entity, or the row checkout has just written. */
@@ -70,9 +70,5 @@ export async function listOrders(em: Em, userId: string, page: PageRequest): Pro
 }
 
 /** Another user's order is indistinguishable from a missing one. */
-export async function getOrder(em: Em, userId: string, orderId: string): Promise<Order> {
-  if (!isUuid(orderId)) throw notFound('Order');
-  const order = await em.findOne(Order, { id: orderId, user: userId }, { populate: ['items'], strategy: 'select-in' });
-  if (!order) throw notFound('Order');
-  return order;
-}
+export const getOrder = (em: Em, userId: string, orderId: string): Promise<Order> =>
+  findOr404(em, Order, 'Order', orderId, { user: userId }, { populate: ['items'], strategy: 'select-in' });

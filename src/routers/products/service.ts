@@ -5,6 +5,7 @@ import { Product } from '../../entities/Product.js';
 import { notFound } from '../../errors.js';
 import { fromCents, toCents } from '../../lib/money.js';
 import { searchWords } from '../../lib/search-text.js';
+import { findOr404, softDeleteOr404 } from '../shared/found.js';
 import { isUuid, type Page, type PageRequest } from '../shared/schemas.js';
 import { fetchLiveProduct, listQuery, searchQuery, type CatalogFilter, type PageWindow, type ProductRecord, type TextQuery } from './queries.js';
 import type {
@@ -108,10 +109,8 @@ export async function createProduct(em: Em, input: CreateProductInput): Promise<
 
 /** PUT semantics: every editable field is replaced; the row is locked so a concurrent delete is not undone. */
 export async function updateProduct(em: Em, input: UpdateProductInput): Promise<Product> {
-  if (!isUuid(input.id)) throw notFound('Product');
   return em.transactional(async (tem) => {
-    const product = await tem.findOne(Product, { id: input.id, deletedAt: null }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-    if (!product) throw notFound('Product');
+    const product = await findOr404(tem, Product, 'Product', input.id, { deletedAt: null }, { lockMode: LockMode.PESSIMISTIC_WRITE });
     Object.assign(product, editableFields(input));
     return product;
   });
@@ -119,10 +118,8 @@ export async function updateProduct(em: Em, input: UpdateProductInput): Promise<
 
 /** Soft delete: orders keep their snapshot, carts lose the line, everything else stops seeing it. */
 export async function deleteProduct(em: Em, id: string): Promise<void> {
-  if (!isUuid(id)) throw notFound('Product');
   await em.transactional(async (tem) => {
-    const hidden = await tem.nativeUpdate(Product, { id, deletedAt: null }, { deletedAt: new Date() });
-    if (hidden === 0) throw notFound('Product');
+    await softDeleteOr404(tem, Product, 'Product', id);
     await tem.nativeDelete(CartItem, { product: id });
   });
 }

@@ -1,9 +1,10 @@
 import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { Em } from '../../db/orm.js';
 import { PromoCode } from '../../entities/PromoCode.js';
-import { notFound, promoCodeTaken, validationError } from '../../errors.js';
+import { promoCodeTaken, validationError } from '../../errors.js';
 import { fromCents, toCents } from '../../lib/money.js';
-import { isUuid, type Page, type PageRequest } from '../shared/schemas.js';
+import { findOr404, softDeleteOr404 } from '../shared/found.js';
+import type { Page, PageRequest } from '../shared/schemas.js';
 import { WINDOW_ORDER_MESSAGE, type CreatePromoCodeInput, type PromoCodeOutput, type UpdatePromoCodeInput } from './schemas.js';
 
 const toIso = (date: Date | null | undefined) => (date ? date.toISOString() : null);
@@ -59,21 +60,15 @@ export async function listPromoCodes(em: Em, page: PageRequest): Promise<Page<Pr
   return { page: page.page, limit: page.limit, total, items };
 }
 
-export async function getPromoCode(em: Em, id: string): Promise<PromoCode> {
-  const promo = isUuid(id) ? await em.findOne(PromoCode, { id, deletedAt: null }) : null;
-  if (!promo) throw notFound('Promo code');
-  return promo;
-}
+export const getPromoCode = (em: Em, id: string): Promise<PromoCode> => findOr404(em, PromoCode, 'Promo code', id, { deletedAt: null });
 
 /**
  * The row is locked while the new window is checked against the stored bounds,
  * so two PATCHes that each move one bound cannot together produce startsAt ≥ expiresAt.
  */
 export async function updatePromoCode(em: Em, id: string, changes: Omit<UpdatePromoCodeInput, 'id'>): Promise<PromoCode> {
-  if (!isUuid(id)) throw notFound('Promo code');
   return em.transactional(async (tem) => {
-    const promo = await tem.findOne(PromoCode, { id, deletedAt: null }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-    if (!promo) throw notFound('Promo code');
+    const promo = await findOr404(tem, PromoCode, 'Promo code', id, { deletedAt: null }, { lockMode: LockMode.PESSIMISTIC_WRITE });
 
     const startsAt = changes.startsAt === undefined ? promo.startsAt : changes.startsAt;
     const expiresAt = changes.expiresAt === undefined ? promo.expiresAt : changes.expiresAt;
@@ -91,7 +86,4 @@ export async function updatePromoCode(em: Em, id: string, changes: Omit<UpdatePr
 }
 
 /** Soft delete: redemptions and orders keep pointing at the row, and the code text becomes free again. */
-export async function deletePromoCode(em: Em, id: string): Promise<void> {
-  const deleted = isUuid(id) ? await em.nativeUpdate(PromoCode, { id, deletedAt: null }, { deletedAt: new Date() }) : 0;
-  if (deleted === 0) throw notFound('Promo code');
-}
+export const deletePromoCode = (em: Em, id: string): Promise<void> => softDeleteOr404(em, PromoCode, 'Promo code', id);
