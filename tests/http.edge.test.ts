@@ -111,8 +111,11 @@ describe('odd paths', () => {
     expect(head.headers.get('content-type')).toBe('application/json; charset=utf-8');
   });
 
-  const malformedEncodings = ['%E0%A4%A', '%ff', '%', '%zz', '%00', '..%2f', '%c0%ae%c0%ae'];
+  // Dot segments too: resolved by a URL parser, `/api/cart/items/..` would be `/api/cart` (DELETE: the whole cart).
+  const malformedEncodings = ['%E0%A4%A', '%ff', '%', '%zz', '%00', '..%2f', '%c0%ae%c0%ae', '..', '.', '%2e%2e', '%2E.', '.%2e', '%2e', '..\\x'];
   it.each(malformedEncodings)('answers a path id or segment of %s with the envelope 404 on every kind of route', async (segment) => {
+    const product = await h.createProduct({ stock: 5 });
+    expect((await h.request('/api/cart/items', { method: 'POST', token: customer, json: { productId: product.id, quantity: 1 } })).status).toBe(200);
     const cases: Array<[string, string, string?]> = [
       ['GET', `/api/products/${segment}`],
       ['GET', `/api/${segment}`],
@@ -129,8 +132,12 @@ describe('odd paths', () => {
       expect(res.status, `${method} ${path}`).toBe(404);
       expectErrorEnvelope(res, 404, 'NOT_FOUND');
     }
-    const patch = await h.request(`/api/cart/items/${segment}`, { method: 'PATCH', token: customer, json: { quantity: 1 } });
+    // Verbatim: fetch would resolve a dot segment itself before sending.
+    const patch = await requestVerbatim(h.baseUrl, 'PATCH', `/api/cart/items/${segment}`, { ...bearer(customer), 'Content-Type': 'application/json' }, '{"quantity":1}');
     expectErrorEnvelope(patch, 404, 'NOT_FOUND');
+    // Nothing above reached another route: the line is still in the cart.
+    const cart = await h.request('/api/cart', { token: customer });
+    expect(cart.body.items.map((item: { productId: string }) => item.productId)).toContain(product.id);
   });
 
   it('answers a malformed query-string encoding as the query it is, never a 500', async () => {

@@ -18,6 +18,24 @@ export const onlyMethods =
 /** A path no route serves. */
 export const routeNotFound = (res: Response) => sendError(res, notFound('Route'), res.locals.requestId);
 
+/** `.` or `..`, also percent-encoded (`%2e`), as a URL parser reads a path segment. */
+const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
+
+/**
+ * A path with a dot segment names no resource: 404 on every route. Left in, the
+ * adapters resolve it with the URL parser (`new URL`), which also treats `%2e` as a
+ * dot and `\` as `/`: `DELETE /api/cart/items/..` would be served as `DELETE /api/cart`
+ * and empty the cart. Refused before any route sees the path.
+ */
+export const rejectDotSegments: RequestHandler = (req, res, next) => {
+  const target = req.url;
+  const end = target.indexOf('?');
+  const pathname = end < 0 ? target : target.slice(0, end);
+  if (!pathname.includes('.') && !/%2e/i.test(pathname)) return next();
+  if (pathname.split(/[/\\]/).some((segment) => DOT_SEGMENT.test(segment))) return routeNotFound(res);
+  next();
+};
+
 /** A URL path segment decoded as routers read it, or undefined when it is not valid percent-encoding. */
 export function decodedPath(path: string): string | undefined {
   try {

@@ -66,7 +66,7 @@ export function rawExchange(baseUrl: string, bytes: string | Buffer): Promise<Te
  * A request with any method token and a path sent verbatim (fetch refuses
  * TRACE and CONNECT and normalises `%2e%2e` segments; node:http does neither).
  */
-export function requestVerbatim(baseUrl: string, method: string, path: string, headers: Record<string, string> = {}): Promise<TestResponse> {
+export function requestVerbatim(baseUrl: string, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<TestResponse> {
   const { hostname, port } = new URL(baseUrl);
   return new Promise((resolve, reject) => {
     const req = http.request({ host: hostname, port, method, path, headers, agent: false }, (res) => {
@@ -79,6 +79,6 @@ export function requestVerbatim(baseUrl: string, method: string, path: string, h
       });
     });
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }
