@@ -242,6 +242,44 @@ describe('procedures (createCaller): ill-formed text → VALIDATION_ERROR naming
   });
 });
 
+/**
+ * `__proto__` as a name: JSON.parse makes it an own key, but Zod skips it in records, so an
+ * attribute of that name was accepted and silently dropped (and escaped the 50-key bound).
+ * Sent as raw JSON text: a JavaScript object literal cannot carry such a key reliably.
+ */
+describe('a key named __proto__ → 400 naming it, on every surface', () => {
+  const withProtoAttribute = (value: string) => {
+    const body = JSON.stringify(productBody({ attributes: { color: 'red' } }));
+    return body.replace('"attributes":{', `"attributes":{"__proto__":${value},`);
+  };
+  const raw = (method: string, path: string, body: string, token: string) =>
+    h.request(path, { method, token, body, headers: { 'content-type': 'application/json' } });
+
+  it.each(['"v"', '{"x":1}', '[1,2]', 'null'])('attributes.__proto__ = %s on create and replace (REST)', async (value) => {
+    expectFieldError(await raw('POST', '/api/products', withProtoAttribute(value), admin.token), 'attributes.__proto__');
+    expectFieldError(await raw('PUT', `/api/products/${productId}`, withProtoAttribute(value), admin.token), 'attributes.__proto__');
+  });
+
+  it('on products.create and products.update over /trpc, and through createCaller', async () => {
+    expectTrpcFieldError(await trpc('products.create', { body: withProtoAttribute('"v"'), token: admin.token, headers: { 'content-type': 'application/json' } }), 'attributes.__proto__');
+    const update = withProtoAttribute('"v"').replace(/^\{/, `{"id":"${productId}",`);
+    expectTrpcFieldError(await trpc('products.update', { body: update, token: admin.token, headers: { 'content-type': 'application/json' } }), 'attributes.__proto__');
+    const input = JSON.parse(withProtoAttribute('"v"')) as never;
+    await expectAppError(h.caller(admin.user).products.create(input), 'VALIDATION_ERROR');
+  });
+
+  it('at the top level and in any other body', async () => {
+    expectFieldError(await raw('POST', '/api/cart/items', `{"productId":"${productId}","__proto__":{"quantity":5}}`, customer.token), '__proto__');
+    expectFieldError(await raw('POST', '/api/auth/login', '{"username":"someone","password":"password123","__proto__":{}}', customer.token), '__proto__');
+  });
+
+  it('while the same bodies without it are served', async () => {
+    const res = await raw('POST', '/api/products', withProtoAttribute('"v"').replace('"__proto__":"v",', ''), admin.token);
+    expect(res.status, res.text).toBe(201);
+    expect(res.body.attributes).toEqual({ color: 'red' });
+  });
+});
+
 /** tRPC's own wire format over HTTP: POST bodies and `?input=` on GET. */
 async function trpc(path: string, init: { json?: unknown; token?: string; headers?: Record<string, string>; body?: string } = {}) {
   const method = init.json === undefined && init.body === undefined ? 'GET' : 'POST';

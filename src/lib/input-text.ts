@@ -4,9 +4,9 @@ import type { FieldIssue } from '../errors.js';
  * Checks on raw request input that no schema can forget: every string (object
  * keys included) must be storable and read back as sent. PostgreSQL text cannot
  * hold U+0000, and a lone UTF-16 surrogate has no UTF-8 form (the driver would
- * store U+FFFD, so two different passwords would hash alike). Both walks are
- * iterative: a deeply nested body must not overflow the stack of the check that
- * is meant to refuse it.
+ * store U+FFFD, so two different passwords would hash alike); nor may a key be
+ * `__proto__`. Both walks are iterative: a deeply nested body must not overflow
+ * the stack of the check that is meant to refuse it.
  */
 
 /** Deeper JSON than any of our inputs needs (the deepest is 3); bounded so no recursive consumer can overflow. */
@@ -16,6 +16,14 @@ export const MAX_INPUT_DEPTH = 64;
 const MAX_TEXT_ISSUES = 20;
 
 export const TOO_DEEP_MESSAGE = `Must not be nested more than ${MAX_INPUT_DEPTH} levels deep`;
+
+/**
+ * JSON.parse makes `"__proto__"` an ordinary own key, but Zod skips it in records (a
+ * guard against prototype pollution): an attribute of that name was accepted and then
+ * silently dropped. Refused wherever it appears, like any other name that cannot be
+ * stored as sent.
+ */
+const FORBIDDEN_KEY_MESSAGE = 'The name __proto__ is not allowed';
 
 function textProblem(text: string): string | undefined {
   if (text.includes('\u0000')) return 'Must not contain the character U+0000';
@@ -60,7 +68,7 @@ export function illFormedInput(input: unknown): FieldIssue[] {
     if (!isContainer(value)) continue;
     const children: { value: unknown; path: string[] }[] = [];
     for (const [key, child] of Object.entries(value)) {
-      const keyMessage = textProblem(key);
+      const keyMessage = key === '__proto__' ? FORBIDDEN_KEY_MESSAGE : textProblem(key);
       // The key itself cannot be printed faithfully either; the message says that the name is the problem.
       if (keyMessage) issues.push({ field: [...path, key].join('.'), message: `Field name: ${keyMessage}` });
       else children.push({ value: child, path: [...path, key] });
