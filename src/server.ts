@@ -126,11 +126,11 @@ async function main(): Promise<void> {
   const config = readConfig();
   // The serving modules load only once the settings are valid: loading them takes ~0.35 s of CPU
   // (ORM, tRPC, every schema), and a misconfigured process should say so at once (~0.1 s).
-  const [{ createApp }, { seedDemoCatalog }, { startMetricsServer }, { answerEdgeErrorsInEnvelope }, { ensureAdminAccount }] = await Promise.all([
+  const [{ createApp }, { seedDemoCatalog }, { startMetricsServer }, { createHttpServer }, { ensureAdminAccount }] = await Promise.all([
     import('./app.js'),
     import('./db/seed.js'),
     import('./metrics/server.js'),
-    import('./rest/client-error.js'),
+    import('./rest/http-server.js'),
     import('./routers/auth/service.js'),
   ]);
   const logger = createLogger(config.logLevel);
@@ -159,20 +159,18 @@ async function main(): Promise<void> {
   started.orm = orm;
   if (shutdown.begun()) return;
 
-  const app = createApp({ orm, config, logger });
-  // Express 5 calls back with the error when listening fails (port taken, no permission).
-  const server = app.listen(config.port, (error?: Error) => {
-    if (error) return fail(`Startup failed: cannot listen on port ${config.port}: ${error.message}`);
+  const server = createHttpServer(createApp({ orm, config, logger }), config);
+  started.server = server;
+  shutdown.track(server);
+  // Listening fails with an 'error' event (port taken, no permission).
+  server.on('error', (error) => fail(`Startup failed: cannot listen on port ${config.port}: ${error.message}`));
+  server.listen(config.port, () => {
     const { port } = server.address() as AddressInfo;
     logger.info(
       { port, database: config.databaseUrl ? 'postgresql' : 'embedded (PGlite, ./.data)' },
       `Storefront API listening on http://localhost:${port} (docs at /docs)`,
     );
   });
-  started.server = server;
-  answerEdgeErrorsInEnvelope(server, config);
-  shutdown.track(server);
-  server.on('error', (error) => fail(`Startup failed: cannot listen on port ${config.port}: ${error.message}`));
 
   if (config.metricsPort !== undefined) {
     const metricsPort = config.metricsPort;

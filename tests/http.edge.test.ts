@@ -147,6 +147,30 @@ describe('odd paths', () => {
   });
 });
 
+describe('a client that stops sending (bounded request times, src/rest/http-server.ts)', () => {
+  // The production bounds are 10 s for headers and 30 s for a whole request; the same server with short ones.
+  let slow: HttpHarness;
+  beforeAll(async () => {
+    slow = await createHttpHarness({}, { headersMs: 400, requestMs: 800, checkEveryMs: 100 });
+  });
+  afterAll(() => slow?.close());
+
+  const head = (path: string, headers: string) => `POST ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n${headers}\r\n`;
+
+  it.each([
+    ['a body shorter than its Content-Length (REST)', `${head('/api/auth/login', 'Content-Length: 100\r\n')}{"a":1}`],
+    ['a body shorter than its Content-Length (tRPC)', `${head('/trpc/auth.login', 'Content-Length: 100\r\n')}{"a":1}`],
+    ['a chunked body cut inside a chunk', `${head('/api/auth/login', 'Transfer-Encoding: chunked\r\n')}10\r\n{"username":"ab`],
+    ['headers that never end', 'GET /health HTTP/1.1\r\nHost: localhost\r\nX-Waiting: 1\r\n'],
+  ])('answers %s with 400 in the envelope and closes the connection', async (_label, bytes) => {
+    const res = await rawExchange(slow.baseUrl, bytes);
+    expect(res.statusLine).toMatch(/^HTTP\/1\.1 400 /);
+    expect(res.headers.get('connection')).toBe('close');
+    expect(expectErrorEnvelope(res, 400, 'VALIDATION_ERROR').message).toBe('The request was not received in time');
+    expect((await slow.request('/health')).status).toBe(200);
+  });
+});
+
 describe('requests Node itself rejects', () => {
   /** The envelope on a raw connection: JSON, a generated request id in header and body, and the connection closed. */
   function expectRawEnvelope(res: TestResponse & { statusLine: string }, status: number, code: string) {

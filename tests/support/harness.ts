@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { createApp } from '../../src/app.js';
 import { loadConfig, type AppConfig } from '../../src/config.js';
 import { createContextInner } from '../../src/context/context.js';
-import { answerEdgeErrorsInEnvelope } from '../../src/rest/client-error.js';
+import { createHttpServer, type HttpTimeouts } from '../../src/rest/http-server.js';
 import { Product } from '../../src/entities/Product.js';
 import { PromoCode } from '../../src/entities/PromoCode.js';
 import { User, type Role } from '../../src/entities/User.js';
@@ -96,13 +96,12 @@ export interface TestResponse {
 }
 
 /** A harness plus a real HTTP server on an ephemeral loopback port. */
-export async function createHttpHarness(envOverrides: Record<string, string> = {}): Promise<HttpHarness> {
+export async function createHttpHarness(envOverrides: Record<string, string> = {}, timeouts?: HttpTimeouts): Promise<HttpHarness> {
   const harness = await createHarness(envOverrides);
   const app = createApp({ orm: harness.db.orm, config: harness.config, logger: pino({ level: 'silent' }) });
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  answerEdgeErrorsInEnvelope(server, harness.config);
+  // The server as src/server.ts makes it (timeouts, envelope on Node's own answers).
+  const server: Server = createHttpServer(app, harness.config, timeouts);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     ...harness,
