@@ -203,6 +203,15 @@ describe('DELETE /api/cart and the promo code routes', () => {
     const t = await token();
     const unknown = await h.request('/api/cart/promo-code', { method: 'POST', token: t, json: { code: 'NOPE' } });
     expect(expectErrorEnvelope(unknown, 409, 'PROMO_CODE_INVALID').details).toEqual({ reason: 'not_found' });
+    // Upper-cased with full Unicode rules, "ﬁxssg8" would be FIXSSG8 and "fixßg8" too: neither is that code.
+    await h.createPromoCode({ code: 'FIXSSG8', type: 'percent', value: 10 });
+    await h.request('/api/cart/items', { method: 'POST', token: t, json: { productId: (await createShoe()).id } });
+    for (const code of ['\ufb01xssg8', 'fix\u00dfg8']) {
+      const lookalike = await h.request('/api/cart/promo-code', { method: 'POST', token: t, json: { code } });
+      expect(expectErrorEnvelope(lookalike, 409, 'PROMO_CODE_INVALID').details).toEqual({ reason: 'not_found' });
+      const order = await h.request('/api/checkout', { method: 'POST', token: t, json: { promoCode: code } });
+      expect(expectErrorEnvelope(order, 409, 'PROMO_CODE_INVALID').details).toEqual({ reason: 'not_found' });
+    }
     for (const json of [{}, { code: '  ' }, { code: 5 }, { code: 'X', more: 1 }]) {
       expectErrorEnvelope(await h.request('/api/cart/promo-code', { method: 'POST', token: t, json }), 400, 'VALIDATION_ERROR');
     }

@@ -77,6 +77,14 @@ describe('findLivePromoCode', () => {
     expect(await findLivePromoCode(em, 'gone1')).toBeNull();
     expect(await findLivePromoCode(em, 'nothing')).toBeNull();
   });
+
+  it('folds only a-z: text that full Unicode upper-casing would turn into a code matches none', async () => {
+    const code = await makePromo({ code: 'FISSION-SS' });
+    const em = h.db.orm.em.fork();
+    expect((await findLivePromoCode(em, 'fission-ss'))?.id).toBe(code.id);
+    // U+FB01 (ﬁ) upper-cases to "FI", U+00DF (ß) to "SS", U+0131 (dotless ı) to "I".
+    for (const lookalike of ['\ufb01ssion-ss', 'fission-\u00df', 'f\u0131ssion-ss']) expect(await findLivePromoCode(em, lookalike)).toBeNull();
+  });
 });
 
 describe('assertPromoCodeUsable', () => {

@@ -10,7 +10,12 @@ import { AppError, promoCodeInvalid } from '../../errors.js';
  * looked up by text because carts and orders store the text, not the id.
  */
 
-export const normalizePromoCode = (code: string): string => code.trim().toUpperCase();
+/**
+ * Trimmed, with a–z upper-cased: codes are made of ASCII only, so only ASCII is folded.
+ * Full Unicode upper-casing would turn `ß` into `SS` and the ligature `ﬁ` into `FI`, and
+ * text that is no code at all would match one.
+ */
+export const normalizePromoCode = (code: string): string => code.trim().replace(/[a-z]+/g, (letters) => letters.toUpperCase());
 
 /** The live (not deleted) promo code with this text (case-insensitive, trimmed), or null. */
 export function findLivePromoCode(em: Em, code: string): Promise<PromoCode | null> {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PROMO_TYPES, type PromoType } from '../../entities/PromoCode.js';
 import { hasAtMostTwoDecimals } from '../../lib/money.js';
+import { normalizePromoCode } from './redemption.js';
 import { idParam, isoTimestamp, moneyInput, outputId, outputInteger, outputMoney, pageOf, pagination } from '../shared/schemas.js';
 
 const MAX_FIXED_VALUE = 1_000_000;
@@ -14,7 +15,7 @@ export const promoCodeText = z
   .min(3, 'Must be 3 to 32 characters')
   .max(32, 'Must be 3 to 32 characters')
   .regex(/^[A-Za-z0-9_-]+$/, 'May contain only letters, digits, "_" and "-"')
-  .transform((code) => code.toUpperCase());
+  .transform(normalizePromoCode);
 
 /**
  * ISO 8601 date-times with an offset, in the extended (`2026-12-31T23:59:59.5+02:00`)
