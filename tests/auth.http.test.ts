@@ -76,6 +76,16 @@ describe('POST /api/auth/login', () => {
     expect(res.body.user.username).toBe('Grace');
   });
 
+  it('folds only A-Z: a name that full Unicode lower-casing would turn into a username is no user', async () => {
+    await h.request('/api/auth/signup', { method: 'POST', json: { username: 'kate.i', password: 'password123' } });
+    // U+212A (Kelvin sign) lower-cases to "k"; U+0130 (İ) to "i" and a combining dot.
+    for (const username of ['\u212Aate.i', 'KATE.\u0130']) {
+      const res = await h.request('/api/auth/login', { method: 'POST', json: { username, password: 'password123' } });
+      expectErrorEnvelope(res, 401, 'INVALID_CREDENTIALS');
+    }
+    expect((await h.request('/api/auth/login', { method: 'POST', json: { username: 'KATE.I', password: 'password123' } })).status).toBe(200);
+  });
+
   it('gives one answer for unknown users and wrong passwords', async () => {
     const unknown = await h.request('/api/auth/login', { method: 'POST', json: { username: 'nobody', password: 'password123' } });
     const wrong = await h.request('/api/auth/login', { method: 'POST', json: { username: 'Grace', password: 'wrong-password' } });

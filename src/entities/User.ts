@@ -21,8 +21,12 @@ export const UserSchema = defineEntity({
 });
 
 export class User extends UserSchema.class {
+  /**
+   * Usernames are ASCII (usernameSchema), so only A–Z is folded: with full Unicode
+   * lower-casing the Kelvin sign (U+212A) would be `k`, and `\u212Aate` would log in as `kate`.
+   */
   static keyFor(username: string): string {
-    return username.toLowerCase();
+    return username.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
   }
 
   /** Hashes with bcrypt; the plain password never reaches the database. */
