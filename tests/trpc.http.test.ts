@@ -128,6 +128,23 @@ describe('errors over /trpc', () => {
     expectTrpcError(huge, 413, 'PAYLOAD_TOO_LARGE');
   });
 
+  it('keeps the order of checks of REST: authentication and role before the media type (§2)', async () => {
+    const { token } = await h.createUser();
+    expectTrpcError(await trpc('cart.addItem', { headers: { 'Content-Type': 'text/plain' }, body: '{"productId":"x"}' }), 401, 'UNAUTHORIZED');
+    expectTrpcError(await trpc('products.create', { token, headers: { 'Content-Type': 'text/plain' }, body: '{}' }), 403, 'FORBIDDEN');
+    expectTrpcError(await trpc('cart.addItem', { token, headers: { 'Content-Type': 'text/plain' }, body: '{}' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  it('takes a mutation without input sent with no body and no Content-Type, as REST does', async () => {
+    const { token } = await h.createUser();
+    const cleared = await h.request('/trpc/cart.clear', { method: 'POST', token });
+    expect(cleared.status, cleared.text).toBe(200);
+    expect(cleared.body.result.data).toMatchObject({ items: [], promoCode: null });
+    expectTrpcError(await h.request('/trpc/checkout.submit', { method: 'POST', token }), 409, 'CART_EMPTY');
+    // A mutation that needs input, sent without any, is the validation error it would be on REST.
+    expectTrpcError(await h.request('/trpc/cart.addItem', { method: 'POST', token }), 400, 'VALIDATION_ERROR');
+  });
+
   it('reports a server bug as a generic 500 without internals', async () => {
     const { user, token } = await h.createUser();
     const conn = h.db.orm.em.getConnection();

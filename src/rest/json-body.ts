@@ -72,29 +72,37 @@ export const jsonBody: RequestHandler = (req, res, next) => {
 };
 
 /**
- * /trpc bodies are read here too, only to refuse bytes that are not UTF-8 (tRPC would
- * decode them to U+FFFD). The text goes on as `req.body`, which tRPC parses itself;
- * a problem is recorded for the procedure to raise after the auth checks, as on REST.
- * Other media types are left to tRPC (415).
+ * /trpc bodies are read here too, so that both surfaces treat them alike: bytes that
+ * are not UTF-8 are refused (tRPC would decode them to U+FFFD), another media type is a
+ * 415 and a body that cannot be read a 400 or 413, each recorded for the procedure to
+ * raise after the auth checks (tRPC itself answers 415 before them), and a POST with no
+ * body is a call without input, as an absent body means `{}` on REST. tRPC parses the
+ * text it is handed as `req.body` itself.
  */
 export const trpcBody: RequestHandler = (req, res, next) => {
-  if (req.method !== 'POST' || !JSON_MEDIA_TYPE.test(req.headers['content-type'] ?? '')) return next();
+  if (req.method !== 'POST') return next();
+  const handOver = (text: string, problem?: AppError) => {
+    req.body = text;
+    if (problem) res.locals.bodyError = problem;
+    req.headers['content-type'] = 'application/json';
+    next();
+  };
+  const declaredLength = Number(req.headers['content-length'] ?? 0);
+  if (req.headers['transfer-encoding'] === undefined && !(declaredLength > 0)) return handOver('');
+  if (!JSON_MEDIA_TYPE.test(req.headers['content-type'] ?? '')) {
+    req.resume();
+    return handOver('', unsupportedMediaType());
+  }
   readRawBody(req, res, (error?: unknown) => {
-    const unreadable = (problem: AppError) => {
-      res.locals.bodyError = problem;
-      req.body = '';
-      next();
-    };
     if (error) {
       const tooLarge = (error as { type?: string }).type === 'entity.too.large';
-      return unreadable(tooLarge ? payloadTooLarge() : malformedBody('Could not read the request body'));
+      return handOver('', tooLarge ? payloadTooLarge() : malformedBody('Could not read the request body'));
     }
-    if (!Buffer.isBuffer(req.body)) return next();
+    if (!Buffer.isBuffer(req.body)) return handOver('');
     try {
-      req.body = utf8.decode(req.body);
+      handOver(utf8.decode(req.body));
     } catch {
-      return unreadable(malformedBody('Must be UTF-8 encoded'));
+      handOver('', malformedBody('Must be UTF-8 encoded'));
     }
-    next();
   });
 };
