@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Product } from '../src/entities/Product.js';
 import { startMetricsServer } from '../src/metrics/server.js';
 import { createHttpHarness, expectErrorEnvelope, type HttpHarness } from './support/harness.js';
+import { rawExchange } from './support/raw-http.js';
 
 /**
  * GET /metrics (contract §11 METRICS_PORT) on a port of its own, fed by real
@@ -209,5 +210,19 @@ describe('database pool metrics', () => {
     const calm = await scrape();
     expect(calm.value('db_pool_connections_in_use')).toBe(0);
     expect(calm.value('db_pool_requests_waiting')).toBe(0);
+  });
+});
+
+describe('the metrics port and a client that stops sending', () => {
+  it('closes a connection whose headers never end (with short bounds: production waits 10 s)', async () => {
+    const slow = await startMetricsServer({ port: 0, host: '127.0.0.1', orm: h.db.orm, timeouts: { headersMs: 300, requestMs: 600, checkEveryMs: 100 } });
+    try {
+      const res = await rawExchange(`http://127.0.0.1:${(slow.address() as AddressInfo).port}`, 'GET /metrics HTTP/1.1\r\nHost: localhost\r\nX-Waiting: 1\r\n');
+      // No envelope on this port (it serves Prometheus text): Node's own answer.
+      expect(res.statusLine).toMatch(/^HTTP\/1\.1 408 /);
+    } finally {
+      slow.closeAllConnections();
+      await new Promise((resolve) => slow.close(resolve));
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { collectDefaultMetrics } from 'prom-client';
 import type { Orm } from '../db/orm.js';
+import { HTTP_TIMEOUTS, type HttpTimeouts } from '../rest/http-server.js';
 import { registry, trackPool, type PoolStats } from './registry.js';
 
 let processMetricsStarted = false;
@@ -13,7 +14,7 @@ const isPool = (client: unknown): client is PoolStats =>
  * contract §11), so that the API port, which faces the internet, never shows it:
  * expose this port to the scraper only. Anything else on it is a 404.
  */
-export async function startMetricsServer(opts: { port: number; orm: Orm; host?: string }): Promise<Server> {
+export async function startMetricsServer(opts: { port: number; orm: Orm; host?: string; timeouts?: HttpTimeouts }): Promise<Server> {
   if (!processMetricsStarted) {
     // CPU, memory, event loop lag, GC and handles of this process.
     collectDefaultMetrics({ register: registry });
@@ -23,7 +24,9 @@ export async function startMetricsServer(opts: { port: number; orm: Orm; host?: 
   const nativeClient: unknown = await opts.orm.em.getConnection().getNativeClient();
   if (isPool(nativeClient)) trackPool(nativeClient);
 
-  const server = createServer((req, res) => {
+  // The API port's bounds on slow clients (src/rest/http-server.ts): a stalled scraper connection is closed too.
+  const { headersMs, requestMs, checkEveryMs } = opts.timeouts ?? HTTP_TIMEOUTS;
+  const server = createServer({ headersTimeout: headersMs, requestTimeout: requestMs, connectionsCheckingInterval: checkEveryMs }, (req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
       res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Not found\n');
