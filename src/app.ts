@@ -13,7 +13,7 @@ import { httpMetrics } from './metrics/http.js';
 import { corsForApp } from './rest/cors.js';
 import { mountDocs } from './rest/docs-page.js';
 import { sendError } from './rest/error-envelope.js';
-import { onlyMethods, rejectDotSegments, routeNotFound } from './rest/fallbacks.js';
+import { onlyMethods, rejectAmbiguousPaths, routeNotFound } from './rest/fallbacks.js';
 import { createRestHandler } from './rest/handler.js';
 import { jsonBody } from './rest/json-body.js';
 import { buildOpenApiDocument } from './rest/openapi.js';
@@ -71,7 +71,7 @@ export function createApp({ orm, config, logger, router = appRouter }: AppDeps):
   const log = requestLog(logger);
   if (log) app.use(log);
   app.use(corsForApp(config.corsOrigins));
-  app.use(rejectDotSegments);
+  app.use(rejectAmbiguousPaths);
 
   mountProbes(app, orm);
   const openApiDocument = buildOpenApiDocument(router, { version });

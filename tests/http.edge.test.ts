@@ -111,8 +111,9 @@ describe('odd paths', () => {
     expect(head.headers.get('content-type')).toBe('application/json; charset=utf-8');
   });
 
-  // Dot segments too: resolved by a URL parser, `/api/cart/items/..` would be `/api/cart` (DELETE: the whole cart).
-  const malformedEncodings = ['%E0%A4%A', '%ff', '%', '%zz', '%00', '..%2f', '%c0%ae%c0%ae', '..', '.', '%2e%2e', '%2E.', '.%2e', '%2e', '..\\x'];
+  // And what a URL parser reads as another path: dot segments, `#` (a fragment), `\`; `/api/cart/items/..` or
+  // `/api/cart/items#` would be `/api/cart` (for DELETE: the whole cart).
+  const malformedEncodings = ['%E0%A4%A', '%ff', '%', '%zz', '%00', '..%2f', '%c0%ae%c0%ae', '..', '.', '%2e%2e', '%2E.', '.%2e', '%2e', '..\\x', '#', '#/x', 'x\\y'];
   it.each(malformedEncodings)('answers a path id or segment of %s with the envelope 404 on every kind of route', async (segment) => {
     const product = await h.createProduct({ stock: 5 });
     expect((await h.request('/api/cart/items', { method: 'POST', token: customer, json: { productId: product.id, quantity: 1 } })).status).toBe(200);

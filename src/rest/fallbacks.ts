@@ -22,17 +22,20 @@ export const routeNotFound = (res: Response) => sendError(res, notFound('Route')
 const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
 
 /**
- * A path with a dot segment names no resource: 404 on every route. Left in, the
- * adapters resolve it with the URL parser (`new URL`), which also treats `%2e` as a
- * dot and `\` as `/`: `DELETE /api/cart/items/..` would be served as `DELETE /api/cart`
- * and empty the cart. Refused before any route sees the path.
+ * A path that a URL parser reads as another path names no resource: 404 on every
+ * route, before any route sees it. The adapters resolve the path with `new URL`,
+ * which drops everything from a `#`, reads `\` as `/` and resolves dot segments
+ * (also `%2e`): `DELETE /api/cart/items/..` or `DELETE /api/cart#/items/x` would be
+ * served as `DELETE /api/cart` and empty the cart. None of `#`, `\` or a dot segment
+ * belongs in a path of this API.
  */
-export const rejectDotSegments: RequestHandler = (req, res, next) => {
+export const rejectAmbiguousPaths: RequestHandler = (req, res, next) => {
   const target = req.url;
   const end = target.indexOf('?');
   const pathname = end < 0 ? target : target.slice(0, end);
+  if (pathname.includes('#') || pathname.includes('\\')) return routeNotFound(res);
   if (!pathname.includes('.') && !/%2e/i.test(pathname)) return next();
-  if (pathname.split(/[/\\]/).some((segment) => DOT_SEGMENT.test(segment))) return routeNotFound(res);
+  if (pathname.split('/').some((segment) => DOT_SEGMENT.test(segment))) return routeNotFound(res);
   next();
 };
 
