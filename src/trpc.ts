@@ -67,8 +67,9 @@ async function adminCaller(ctx: Context): Promise<SignedInUser> {
  * per middleware level (and the context once more when a level adds to it), which was
  * ~6 % of the server's CPU on `GET /api/cart` with five levels.
  *
- * 1. One database session per call. tRPC builds the context once per HTTP request,
- *    and the calls of a batch (`?batch=1`) run concurrently on it; `createCaller`
+ * 1. One database session per call, and over /trpc one call at a time, in the batch's
+ *    order (`callSequence`). tRPC builds the context once per HTTP request, and starts
+ *    the calls of a batch (`?batch=1`) together on it; `createCaller`
  *    reuses one context too. Calls sharing one EntityManager share its identity map
  *    and unit of work: one call's failed flush is retried by the next call's flush,
  *    and a `[signup new, signup taken]` batch hung on PostgreSQL and lost the new user
@@ -92,10 +93,13 @@ const callSteps = <Caller extends TokenCaller | undefined>(
   confirmUser?: (ctx: Context) => Promise<unknown>,
 ) =>
   t.middleware(async ({ ctx, next, getRawInput }) => {
+    // Taken before any await: tRPC starts a batch's calls in their order, so the turns follow it.
+    const turn = ctx.callsInOrder?.take();
     const responseHeaders: Record<string, string> = {};
     const em = ctx.em.fork();
     const callCtx = { ...ctx, em };
     try {
+      if (turn) await turn.ready;
       const user = await callerOf(callCtx);
       try {
         if (ctx.bodyError) throw ctx.bodyError;
@@ -114,6 +118,7 @@ const callSteps = <Caller extends TokenCaller | undefined>(
       throw toTrpcError(error instanceof TRPCError ? error : getTRPCErrorFromUnknown(error));
     } finally {
       Object.assign(ctx.responseHeaders, responseHeaders);
+      turn?.done();
     }
   });
 

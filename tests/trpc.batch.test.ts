@@ -180,6 +180,36 @@ describe('batched calls over /trpc (httpBatchLink)', () => {
   });
 });
 
+describe('the calls of one batch, in their order', () => {
+  /** One shopper's batch: two products in, one of them again, then checkout. Each call must see the ones before it. */
+  async function shopInOneBatch(first: { id: string }, second: { id: string }) {
+    const { token } = await h.createUser();
+    const { client, requests } = batchClient({ token });
+    const outcomes = await Promise.all([
+      settle(client.cart.addItem.mutate({ productId: first.id, quantity: 1 })),
+      settle(client.cart.addItem.mutate({ productId: second.id, quantity: 2 })),
+      settle(client.cart.addItem.mutate({ productId: first.id, quantity: 1 })),
+      settle(client.checkout.submit.mutate()),
+    ]);
+    expect(requests).toHaveLength(1);
+    return outcomes;
+  }
+  const lines = (outcome: Outcome) => (outcome.ok ? (outcome.data as { items: { productId: string; quantity: number }[] }).items.map((i) => [i.productId, i.quantity]) : outcome.data);
+
+  it('answers [addItem, addItem, addItem, checkout.submit] as the same calls one after another, every time', async () => {
+    const first = await h.createProduct({ stock: 1000 });
+    const second = await h.createProduct({ stock: 1000 });
+    // Eight shoppers at once: the interleavings that concurrent calls of one batch would meet.
+    const runs = await Promise.all(Array.from({ length: 8 }, () => shopInOneBatch(first, second)));
+    for (const [added1, added2, added3, order] of runs) {
+      expect(lines(added1!)).toEqual([[first.id, 1]]);
+      expect(lines(added2!)).toEqual([[first.id, 1], [second.id, 2]]);
+      expect(lines(added3!)).toEqual([[first.id, 2], [second.id, 2]]);
+      expect(order).toMatchObject({ ok: true, data: { status: 'placed', itemCount: 4 } });
+    }
+  });
+});
+
 describe('the batch bound (at most MAX_BATCH_CALLS calls)', () => {
   it('rejects 1,300 cart.clear calls in one batch with 400 before any runs; a parallel request is served', async () => {
     const product = await h.createProduct({ stock: 10 });
@@ -252,19 +282,12 @@ describe('one context, concurrent calls (createCaller)', () => {
 describe('per-call state in a batch', () => {
   const CALLS = 4;
   const sessions = new WeakMap<object, number>();
-  let allStarted: PromiseWithResolvers<void>;
-  let started = 0;
-  /** Waits until every call of the batch has set its header, so each then sees what the others did. */
-  const barrier = async () => {
-    if (++started === CALLS) allStarted.resolve();
-    await allStarted.promise;
-  };
   let lastSession = 0;
-  /** Sets this call's header, waits for the other calls, then reports what the call's context holds. */
+  /** Sets this call's header, then reports what the call's context holds: the calls before it must not show. */
   const probe = async (ctx: { em: object; responseHeaders: Record<string, string>; user?: { id: string } | undefined }, n: number) => {
     ctx.responseHeaders[`X-Call-${n}`] = 'set';
     if (!sessions.has(ctx.em)) sessions.set(ctx.em, ++lastSession);
-    await barrier();
+    await new Promise((resolve) => setImmediate(resolve));
     return { session: sessions.get(ctx.em)!, headers: Object.keys(ctx.responseHeaders), userId: ctx.user?.id ?? null };
   };
   const probeRouter = router({
@@ -287,8 +310,6 @@ describe('per-call state in a batch', () => {
   });
 
   it('gives each call of one batch its own session and response headers; the user stays with the calls that signed in', async () => {
-    allStarted = Promise.withResolvers();
-    started = 0;
     const { user, token } = await h.createUser();
     const client = createTRPCClient<typeof probeRouter>({ links: [httpBatchLink({ url, headers: { Authorization: `Bearer ${token}` } })] });
 

@@ -15,6 +15,37 @@ export interface ContextInnerOptions {
   clientAddress?: string | undefined;
   requestId?: string | undefined;
   bodyError?: AppError | undefined;
+  /** Set for a /trpc request: its calls run one after another, in the batch's order. */
+  callsInOrder?: CallSequence | undefined;
+}
+
+export interface CallTurn {
+  /** Settles once every earlier call of the request has finished. */
+  ready: Promise<void>;
+  /** This call has finished: the next may start. */
+  done(): void;
+}
+
+export interface CallSequence {
+  /** The next turn; taken when a call starts, so turns follow the order in which calls start. */
+  take(): CallTurn;
+}
+
+/**
+ * Contract §10: a batch (`?batch=1`) behaves exactly as its calls sent one by one. tRPC
+ * starts them all at once, so `[addItem, checkout.submit]` could check out the cart
+ * before the item was in it; in turn, each call sees what the earlier ones wrote.
+ */
+export function callSequence(): CallSequence {
+  let tail = Promise.resolve();
+  return {
+    take() {
+      const ready = tail;
+      const finished = Promise.withResolvers<void>();
+      tail = finished.promise;
+      return { ready, done: () => finished.resolve() };
+    },
+  };
 }
 
 /**
@@ -34,6 +65,7 @@ export function createContextInner(opts: ContextInnerOptions) {
     clientAddress: opts.clientAddress ?? 'local',
     requestId: opts.requestId ?? 'local',
     bodyError: opts.bodyError,
+    callsInOrder: opts.callsInOrder,
     /** Headers a procedure wants on its HTTP response (Location, Idempotent-Replayed). */
     responseHeaders: {} as Record<string, string>,
   };

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AnyTRPCProcedure, AnyTRPCRouter } from '@trpc/server';
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import type { Express, Request, RequestHandler } from 'express';
-import { requestScope, type Context } from '../context/context.js';
+import { callSequence, requestScope, type Context } from '../context/context.js';
 import { toAppError } from '../error-mapping.js';
 import { methodNotAllowed } from '../errors.js';
 import { MAX_BATCH_CALLS } from '../trpc.js';
@@ -63,7 +63,7 @@ export interface TrpcEndpointDeps {
 export function mountTrpc(app: Express, { router, createContext, logServerError }: TrpcEndpointDeps): void {
   const trpcHandler = createExpressMiddleware({
     router,
-    createContext,
+    createContext: (opts) => ({ ...createContext(opts), callsInOrder: callSequence() }),
     maxBodySize: MAX_BODY_BYTES,
     // tRPC's own bound: an oversized batch is a 400 before the context is built or any call runs.
     maxBatchSize: MAX_BATCH_CALLS,
