@@ -1,4 +1,4 @@
-import express, { type RequestHandler } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { AppError, payloadTooLarge, unsupportedMediaType } from '../errors.js';
 import { nestedDeeperThan, TOO_DEEP_MESSAGE } from '../lib/input-text.js';
 
@@ -15,6 +15,58 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const malformedBody = (message: string) =>
   new AppError('VALIDATION_ERROR', 'Malformed request body', [{ field: 'body', message }]);
 
+/** What a request's body turned out to be: absent, its text, or why it cannot be used. */
+type BodyText = { kind: 'absent' } | { kind: 'text'; text: string } | { kind: 'problem'; problem: AppError };
+
+/**
+ * Reads a body as UTF-8 text, for both surfaces: a JSON media type, at most
+ * MAX_BODY_BYTES, and bytes that are UTF-8 (never decoded to U+FFFD).
+ */
+function readBodyText(req: Request, res: Response, done: (body: BodyText) => void): void {
+  const declaredLength = Number(req.headers['content-length'] ?? 0);
+  if (req.headers['transfer-encoding'] === undefined && !(declaredLength > 0)) return done({ kind: 'absent' });
+  if (!JSON_MEDIA_TYPE.test(req.headers['content-type'] ?? '')) {
+    req.resume();
+    return done({ kind: 'problem', problem: unsupportedMediaType() });
+  }
+  readRawBody(req, res, (error?: unknown) => {
+    if (error) {
+      const tooLarge = (error as { type?: string }).type === 'entity.too.large';
+      return done({ kind: 'problem', problem: tooLarge ? payloadTooLarge() : malformedBody('Could not read the request body') });
+    }
+    try {
+      done({ kind: 'text', text: Buffer.isBuffer(req.body) ? utf8.decode(req.body) : '' });
+    } catch {
+      done({ kind: 'problem', problem: malformedBody('Must be UTF-8 encoded') });
+    }
+  });
+}
+
+/**
+ * Hands the body on as the adapter reads it, under a JSON media type (ours has been
+ * checked already); a problem is recorded for the procedure to raise.
+ */
+function handOver(req: Request, res: Response, next: NextFunction, body: unknown, problem?: AppError): void {
+  req.body = body;
+  if (problem) res.locals.bodyError = problem;
+  req.headers['content-type'] = 'application/json';
+  next();
+}
+
+/** The JSON object a body's text holds, or why it is not one. */
+function parseObject(text: string): { body: object } | { problem: AppError } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { problem: malformedBody('Malformed JSON') };
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return { problem: malformedBody('Must be a JSON object') };
+  // The adapter serialises the body again (recursively) before any check of ours could run.
+  if (nestedDeeperThan(parsed)) return { problem: malformedBody(TOO_DEEP_MESSAGE) };
+  return { body: parsed };
+}
+
 /**
  * Reads REST request bodies ourselves instead of letting the adapter do it:
  * the adapter rejects `application/json; charset=utf-8`, and it would answer
@@ -24,50 +76,12 @@ const malformedBody = (message: string) =>
  */
 export const jsonBody: RequestHandler = (req, res, next) => {
   if (!METHODS_WITH_BODY.has(req.method)) return next();
-
-  const finish = (body: unknown, error?: AppError) => {
-    req.body = body;
-    if (error) res.locals.bodyError = error;
-    // The adapter re-checks the media type itself; ours has been checked already.
-    req.headers['content-type'] = 'application/json';
-    next();
-  };
-
-  const declaredLength = Number(req.headers['content-length'] ?? 0);
-  const hasBody = req.headers['transfer-encoding'] !== undefined || declaredLength > 0;
-  if (!hasBody) return finish({});
-
-  if (!JSON_MEDIA_TYPE.test(req.headers['content-type'] ?? '')) {
-    req.resume();
-    return finish({}, unsupportedMediaType());
-  }
-
-  readRawBody(req, res, (error?: unknown) => {
-    if (error) {
-      const tooLarge = (error as { type?: string }).type === 'entity.too.large';
-      return finish(
-        {},
-        tooLarge ? payloadTooLarge() : malformedBody('Could not read the request body'),
-      );
-    }
-    let text: string;
-    try {
-      text = Buffer.isBuffer(req.body) ? utf8.decode(req.body) : '';
-    } catch {
-      return finish({}, malformedBody('Must be UTF-8 encoded'));
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      return finish({}, malformedBody('Malformed JSON'));
-    }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      return finish({}, malformedBody('Must be a JSON object'));
-    }
-    // The adapter serialises the body again (recursively) before any check of ours could run.
-    if (nestedDeeperThan(parsed)) return finish({}, malformedBody(TOO_DEEP_MESSAGE));
-    finish(parsed);
+  readBodyText(req, res, (read) => {
+    if (read.kind === 'absent') return handOver(req, res, next, {});
+    if (read.kind === 'problem') return handOver(req, res, next, {}, read.problem);
+    const parsed = parseObject(read.text);
+    if ('problem' in parsed) return handOver(req, res, next, {}, parsed.problem);
+    handOver(req, res, next, parsed.body);
   });
 };
 
@@ -81,28 +95,8 @@ export const jsonBody: RequestHandler = (req, res, next) => {
  */
 export const trpcBody: RequestHandler = (req, res, next) => {
   if (req.method !== 'POST') return next();
-  const handOver = (text: string, problem?: AppError) => {
-    req.body = text;
-    if (problem) res.locals.bodyError = problem;
-    req.headers['content-type'] = 'application/json';
-    next();
-  };
-  const declaredLength = Number(req.headers['content-length'] ?? 0);
-  if (req.headers['transfer-encoding'] === undefined && !(declaredLength > 0)) return handOver('');
-  if (!JSON_MEDIA_TYPE.test(req.headers['content-type'] ?? '')) {
-    req.resume();
-    return handOver('', unsupportedMediaType());
-  }
-  readRawBody(req, res, (error?: unknown) => {
-    if (error) {
-      const tooLarge = (error as { type?: string }).type === 'entity.too.large';
-      return handOver('', tooLarge ? payloadTooLarge() : malformedBody('Could not read the request body'));
-    }
-    if (!Buffer.isBuffer(req.body)) return handOver('');
-    try {
-      handOver(utf8.decode(req.body));
-    } catch {
-      handOver('', malformedBody('Must be UTF-8 encoded'));
-    }
+  readBodyText(req, res, (read) => {
+    if (read.kind === 'problem') return handOver(req, res, next, '', read.problem);
+    handOver(req, res, next, read.kind === 'text' ? read.text : '');
   });
 };
