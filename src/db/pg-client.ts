@@ -33,7 +33,7 @@ const END = /^\s*(commit|rollback|end|abort)\s*;?\s*$/i;
 
 /**
  * The PostgreSQL client the connection pool creates. It differs from pg's own in
- * three ways.
+ * four ways.
  *
  * 1. A query without a callback — the promise form, which is how Kysely (under
  * MikroORM) sends every statement — is sent in the callback form and wrapped in
@@ -59,9 +59,34 @@ export class CallbackQueryClient extends pg.Client {
   readonly #transactionSettings: string | undefined;
   readonly #transactionTimeoutMillis: number;
   #transactionDeadline: NodeJS.Timeout | undefined;
+  #releaseToPool: ((error?: Error | boolean) => void) | undefined;
+
+  /**
+   * 4. A connection that dies while checked out goes back to the pool (which then drops
+   * it) by itself. Kysely, under MikroORM, releases a transaction's connection only
+   * after its BEGIN, COMMIT or ROLLBACK succeeded: when the statement fails on a dead
+   * connection the connection is never released. Behind PgBouncer that is every
+   * transaction started while the database is down (PgBouncer accepts the connection,
+   * the BEGIN fails), and all ten pooled connections leaked within seconds: the process
+   * answered 503 until restarted, and could not shut down. pg-pool sets `release` at
+   * each checkout; the holder's own later call is then a no-op.
+   */
+  set release(release: ((error?: Error | boolean) => void) | undefined) {
+    let released = false;
+    this.#releaseToPool = release && ((error) => {
+      if (released) return;
+      released = true;
+      release(error);
+    });
+  }
+
+  get release(): ((error?: Error | boolean) => void) | undefined {
+    return this.#releaseToPool;
+  }
 
   constructor(config: BoundedClientConfig = {}) {
     super(config);
+    this.on('end', () => this.#releaseToPool?.(new Error('the database connection ended')));
     const limits = config.timeLimits;
     this.#transactionSettings = limits
       ? `set local statement_timeout = ${Math.trunc(limits.statementTimeoutMillis)}; ` +

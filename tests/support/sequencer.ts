@@ -20,6 +20,7 @@ const LONGEST_FIRST = [
   'auth.abuse.http',
   'auth.password-work.http',
   'pooler',
+  'pooler.outage',
   'outage.time-limits',
   'server.replicas',
 ];
