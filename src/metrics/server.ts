@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { collectDefaultMetrics } from 'prom-client';
 import type { Orm } from '../db/orm.js';
-import { HTTP_TIMEOUTS, type HttpTimeouts } from '../rest/http-server.js';
+import { boundedServerOptions, type HttpTimeouts } from '../rest/http-server.js';
 import { registry, trackPool, type PoolStats } from './registry.js';
 
 let processMetricsStarted = false;
@@ -25,8 +25,7 @@ export async function startMetricsServer(opts: { port: number; orm: Orm; host?: 
   if (isPool(nativeClient)) trackPool(nativeClient);
 
   // The API port's bounds on slow clients (src/rest/http-server.ts): a stalled scraper connection is closed too.
-  const { headersMs, requestMs, checkEveryMs } = opts.timeouts ?? HTTP_TIMEOUTS;
-  const server = createServer({ headersTimeout: headersMs, requestTimeout: requestMs, connectionsCheckingInterval: checkEveryMs }, (req, res) => {
+  const server = createServer(boundedServerOptions(opts.timeouts), (req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
       res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Not found\n');

@@ -1,4 +1,4 @@
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server, type ServerOptions } from 'node:http';
 import type { AppConfig } from '../config.js';
 import { answerEdgeErrorsInEnvelope } from './client-error.js';
 
@@ -20,12 +20,16 @@ export interface HttpTimeouts {
  */
 export const HTTP_TIMEOUTS: HttpTimeouts = { headersMs: 10_000, requestMs: 30_000, checkEveryMs: 1_000 };
 
+/** Node's server options for these bounds (also the metrics port's). */
+export const boundedServerOptions = ({ headersMs, requestMs, checkEveryMs }: HttpTimeouts = HTTP_TIMEOUTS): ServerOptions => ({
+  headersTimeout: headersMs,
+  requestTimeout: requestMs,
+  connectionsCheckingInterval: checkEveryMs,
+});
+
 /** The HTTP server that serves the app: bounded request times, and the envelope on Node's own answers. */
 export function createHttpServer(app: RequestListener, config: Pick<AppConfig, 'corsOrigins'>, timeouts: HttpTimeouts = HTTP_TIMEOUTS): Server {
-  const server = createServer(
-    { headersTimeout: timeouts.headersMs, requestTimeout: timeouts.requestMs, connectionsCheckingInterval: timeouts.checkEveryMs },
-    app,
-  );
+  const server = createServer(boundedServerOptions(timeouts), app);
   answerEdgeErrorsInEnvelope(server, config);
   return server;
 }

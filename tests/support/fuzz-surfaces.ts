@@ -7,6 +7,7 @@ import type { Harness } from './harness.js';
 import { CONTRACT_ERRORS, type Outcome, type Reader } from './fuzz-oracle.js';
 import type { JsonSchema } from './fuzz-values.js';
 import { percentEncode, toJsonText } from './fuzz-values.js';
+import { requestVerbatim } from './raw-http.js';
 
 /**
  * The operations the fuzzers drive, read from what the server itself publishes: the
@@ -104,42 +105,23 @@ export class NoAnswer extends Error {
 const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
 
 /**
- * One exchange with the path sent exactly as generated: node:http, not fetch, which
- * resolves dot segments (`/items/..`) on the client, so such a path would never
- * reach the server as written.
+ * One exchange with the path sent exactly as generated (node:http, not fetch, which
+ * resolves dot segments such as `/items/..` on the client, so they would never reach
+ * the server as written).
  */
-export function send(url: string, init: { method: string; headers?: Record<string, string>; body?: string }): Promise<HttpAnswer> {
-  const { hostname, port, pathname, search } = new URL(url);
-  // The URL parser resolves dot segments too: the path is taken from the text itself.
-  const path = url.slice(url.indexOf('/', url.indexOf('//') + 2)) || `${pathname}${search}`;
-  return new Promise((resolve, reject) => {
-    let req: http.ClientRequest;
-    try {
-      // A request node:http refuses to build (an invalid header) never leaves this process: thrown as is.
-      req = http.request({ host: hostname, port, method: init.method, path, headers: init.headers ?? {}, agent }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', (error) => reject(new NoAnswer(`no answer: ${error.message}`)));
-        res.on('end', () => {
-          const headers = new Headers();
-          for (const [name, value] of Object.entries(res.headers)) if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
-          const text = Buffer.concat(chunks).toString('utf8');
-          let body: unknown;
-          try {
-            body = text ? JSON.parse(text) : undefined;
-          } catch {
-            // Not JSON: the checks read `text`.
-          }
-          resolve({ status: res.statusCode ?? 0, headers, text, body });
-        });
-      });
-    } catch (error) {
-      return reject(error as Error);
-    }
+export async function send(url: string, init: { method: string; headers?: Record<string, string>; body?: string }): Promise<HttpAnswer> {
+  const origin = new URL(url).origin;
+  // Not `new URL(url).pathname`: the URL parser resolves dot segments too.
+  const path = url.slice(origin.length) || '/';
+  try {
+    return await requestVerbatim(origin, init.method, path, init.headers, init.body, agent);
+  } catch (error) {
+    // A request node:http refuses to build (an invalid header: ERR_INVALID_CHAR, …) never left this process.
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    if (code.startsWith('ERR_')) throw error;
     // Only a failed exchange counts: the connection reset or closed without an answer.
-    req.on('error', (error: NodeJS.ErrnoException) => reject(new NoAnswer(`no answer: ${error.code ?? ''} ${error.message}`)));
-    req.end(init.body);
-  });
+    throw new NoAnswer(`no answer: ${code} ${(error as Error).message}`);
+  }
 }
 
 const bearer = (token: string | undefined): Record<string, string> => (token ? { Authorization: `Bearer ${token}` } : {});

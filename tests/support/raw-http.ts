@@ -66,10 +66,18 @@ export function rawExchange(baseUrl: string, bytes: string | Buffer): Promise<Te
  * A request with any method token and a path sent verbatim (fetch refuses
  * TRACE and CONNECT and normalises `%2e%2e` segments; node:http does neither).
  */
-export function requestVerbatim(baseUrl: string, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<TestResponse> {
+export function requestVerbatim(
+  baseUrl: string,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string,
+  /** Kept-alive connections for many requests; a fresh connection each by default. */
+  agent: http.Agent | false = false,
+): Promise<TestResponse> {
   const { hostname, port } = new URL(baseUrl);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: hostname, port, method, path, headers, agent: false }, (res) => {
+    const req = http.request({ host: hostname, port, method, path, headers, agent }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => {
