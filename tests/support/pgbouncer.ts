@@ -66,6 +66,9 @@ function configFile(dir: string, port: number, options: PgBouncerOptions): strin
     `pool_mode = ${options.poolMode ?? 'transaction'}`,
     'max_client_conn = 1000',
     `default_pool_size = ${options.poolSize}`,
+    // After a failed server login PgBouncer waits this long before it tries again (default 15 s):
+    // outage tests then measure PgBouncer's back-off, not the app's recovery.
+    'server_login_retry = 1',
     // Sent by some drivers (JDBC), harmless to drop. Parameters that set session state are
     // deliberately not listed: the app must not send them (src/db/orm.ts), and this proves it.
     'ignore_startup_parameters = extra_float_digits',
