@@ -113,10 +113,6 @@ describe.skipIf(!serverUrl())('the API reference at /docs in Chromium', () => {
     expect(orders.status).toBe(200);
     expect(orders.shownBody).toMatchObject({ page: 1, total: 1, items: [{ id: (order.shownBody as { id: string }).id }] });
 
-    const promoCodes = await tryItOut(page, 'promo-codes', 'promoCodes-list', { query: { page: '1' } });
-    expect(promoCodes.status).toBe(200);
-    expect(promoCodes.shownBody).toMatchObject({ total: 1, items: [{ code: code.toUpperCase(), redemptions: 1 }] });
-
     // A reload keeps the authorization: the Authorize button shows it, and a protected call sends it.
     await page.reload();
     expect(await tagsShown(page)).toEqual(TAGS);

@@ -15,9 +15,9 @@ describe.skipIf(!serverUrl())('the server process under faults (PostgreSQL)', ()
     try {
       const noSuchRole = new URL(db.url);
       noSuchRole.username = 'nobody_at_all';
-      // Four processes at a time, not one after another: the same exits, under more load, in the time of one.
+      // Two processes at a time, not one after another: the same exits, under more load, in the time of one.
       await Promise.all(
-        Array.from({ length: 4 }, async (_, round) => {
+        Array.from({ length: 2 }, async (_, round) => {
           const failing = spawnServer({ env: { DATABASE_URL: noSuchRole.toString(), JWT_SECRET: SERVER_SECRET } });
           expect((await failing.exited).code).toBe(1);
           expect(failing.stderr()).toMatch(/^Startup failed: the database could not be opened: .*nobody_at_all[^\n]*\n$/);
@@ -26,7 +26,7 @@ describe.skipIf(!serverUrl())('the server process under faults (PostgreSQL)', ()
         }),
       );
       await Promise.all(
-        Array.from({ length: 4 }, async (_, round) => {
+        Array.from({ length: 2 }, async (_, round) => {
           const server = await startServer({ env: { DATABASE_URL: db.url, JWT_SECRET: SERVER_SECRET } });
           // Request lines queued in the logger right before the signal must come out too.
           await Promise.all(Array.from({ length: 20 }, () => server.request('/health')));
