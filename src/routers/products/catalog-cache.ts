@@ -66,8 +66,9 @@ export interface CountedPage {
 export async function countedPage(em: Em, query: CatalogQuery, window: PageWindow): Promise<CountedPage> {
   const cache = cacheFor(em);
   const pageKey = JSON.stringify([query.key, orderKey(query), window.offset, window.limit]);
-  const cached = cache.pages.get(pageKey);
-  if (cached) {
+  for (let waited = false; ; waited = true) {
+    const cached = cache.pages.get(pageKey);
+    if (!cached) break;
     const read = await fetchCachedPage(em, query, cached);
     if (read.kind === 'current' || (read.kind === 'moved' && cached.ids.length === 0 && window.offset >= read.total.total)) {
       // Current, or empty and still past the end.
@@ -78,6 +79,13 @@ export async function countedPage(em: Em, query: CatalogQuery, window: PageWindo
     }
     if (read.kind === 'moved') cache.totals.set(query.key, read.total);
     else cache.totals.delete(query.key);
+    // The page moved and its recomputation is already under way, from a snapshot that may predate this
+    // request: wait for it, then check the page it stores against the log once more, in a statement of
+    // this request's own. Without this, every request arriving during a slow recomputation (a deep page:
+    // an offset scan) queued a second one, and each change cost two.
+    const running = cache.flights.get(pageKey);
+    if (waited || !running?.started) break;
+    await running.result.catch(() => undefined);
   }
   countCatalogCache(false);
   const page = await shared(cache, pageKey, () => computePage(em, cache, query, window));
