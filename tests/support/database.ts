@@ -66,18 +66,53 @@ export interface TemplateState {
   schemaFingerprint: string;
 }
 
+/**
+ * Everything a test could change in a database besides its rows, as one hash: relations of
+ * every user schema with their kind, persistence, options, row security and grants; columns
+ * with type, default, storage, statistics target, identity and generation; constraints,
+ * indexes (and whether valid), triggers (and whether enabled), rules, policies, extended
+ * statistics, whole function definitions with their settings, views, types (enum labels
+ * included), extensions, comments, large objects, and the database's own limit, settings
+ * and grants. A copy whose hash differs from the template's is dropped, not reused.
+ */
 const SCHEMA_FINGERPRINT = `
+  with user_ns as (
+    select oid, nspname from pg_namespace
+    where nspname not in ('pg_catalog', 'information_schema', 'pg_toast') and nspname not like 'pg\\_%temp%'
+  )
   select md5(string_agg(part, E'\n' order by part)) as fingerprint from (
-    select format('column %s.%s %s %s %s', c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid)) as part
-    from pg_attribute a join pg_class c on c.oid = a.attrelid left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
-    where c.relnamespace = 'public'::regnamespace and a.attnum > 0 and not a.attisdropped
-    union all select format('constraint %s %s', conname, pg_get_constraintdef(oid)) from pg_constraint where connamespace = 'public'::regnamespace
-    union all select format('index %s', pg_get_indexdef(indexrelid)) from pg_index i join pg_class c on c.oid = i.indexrelid where c.relnamespace = 'public'::regnamespace
-    union all select format('trigger %s', pg_get_triggerdef(oid)) from pg_trigger where not tgisinternal
-    union all select format('function %s %s', proname, md5(prosrc)) from pg_proc where pronamespace = 'public'::regnamespace
-    union all select format('database %s %s', datconnlimit, (select array_agg(setconfig) from pg_db_role_setting where setdatabase = pg_database.oid))
+    select format('schema %s %s', nspname, (select nspacl from pg_namespace where oid = user_ns.oid)) as part from user_ns
+    union all select format('relation %s.%s %s %s %s %s %s %s', n.nspname, c.relname, c.relkind, c.relpersistence, c.reloptions,
+                  c.relrowsecurity, c.relforcerowsecurity, c.relacl)
+    from pg_class c join user_ns n on n.oid = c.relnamespace
+    union all select format('column %s.%s.%s %s %s %s %s %s %s %s', n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
+                  a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attstorage, a.attstattarget, a.attidentity, a.attgenerated)
+    from pg_attribute a join pg_class c on c.oid = a.attrelid join user_ns n on n.oid = c.relnamespace
+    left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
+    where a.attnum > 0 and not a.attisdropped
+    union all select format('constraint %s %s %s', conrelid::regclass, conname, pg_get_constraintdef(oid)) from pg_constraint where connamespace in (select oid from user_ns)
+    union all select format('index %s %s', pg_get_indexdef(i.indexrelid), i.indisvalid) from pg_index i join pg_class c on c.oid = i.indexrelid where c.relnamespace in (select oid from user_ns)
+    union all select format('trigger %s %s', pg_get_triggerdef(oid), tgenabled) from pg_trigger where not tgisinternal
+    union all select format('rule %s.%s %s', schemaname, rulename, definition) from pg_rules where schemaname in (select nspname from user_ns)
+    union all select format('policy %s %s %s %s', polrelid::regclass, polname, pg_get_expr(polqual, polrelid), pg_get_expr(polwithcheck, polrelid)) from pg_policy
+    union all select format('statistics %s', stxname) from pg_statistic_ext where stxnamespace in (select oid from user_ns)
+    union all select format('function %s %s %s', p.oid::regprocedure, case when p.prokind in ('f', 'p') then md5(pg_get_functiondef(p.oid)) end, p.proconfig)
+    from pg_proc p where p.pronamespace in (select oid from user_ns)
+    union all select format('view %s %s', c.oid::regclass, md5(pg_get_viewdef(c.oid))) from pg_class c where c.relkind in ('v', 'm') and c.relnamespace in (select oid from user_ns)
+    union all select format('type %s %s %s', t.oid::regtype, t.typtype, (select string_agg(enumlabel, ',' order by enumsortorder) from pg_enum e where e.enumtypid = t.oid))
+    from pg_type t where t.typnamespace in (select oid from user_ns) and t.typtype in ('e', 'd', 'r', 'm')
+    union all select format('extension %s %s', extname, extversion) from pg_extension
+    union all select format('comment %s %s %s %s', classoid::regclass, objoid, objsubid, description) from pg_description where objoid >= 16384
+    union all select format('large objects %s', count(*)) from pg_largeobject_metadata
+    union all select format('database %s %s %s', datconnlimit, datacl, (select array_agg(setconfig) from pg_db_role_setting where setdatabase = pg_database.oid))
       from pg_database where datname = current_database()
   ) parts`;
+
+/** The SCHEMA_FINGERPRINT of the database a client is connected to (in its current transaction, if one is open). */
+export async function schemaFingerprint(client: pg.Client): Promise<string> {
+  const { rows: [print] } = await client.query<{ fingerprint: string }>(SCHEMA_FINGERPRINT);
+  return print!.fingerprint;
+}
 
 /** Reads a freshly migrated database's TemplateState. */
 export async function readTemplateState(url: string): Promise<TemplateState> {
@@ -93,8 +128,7 @@ export async function readTemplateState(url: string): Promise<TemplateState> {
       const { rows: [seed] } = await client.query<{ rows: unknown[] | null }>(`select json_agg(t) as rows from "${table}" t`);
       if (seed?.rows) seedRows[table] = seed.rows;
     }
-    const { rows: [print] } = await client.query<{ fingerprint: string }>(SCHEMA_FINGERPRINT);
-    return { name: new URL(url).pathname.slice(1), tables, seedRows, schemaFingerprint: print!.fingerprint };
+    return { name: new URL(url).pathname.slice(1), tables, seedRows, schemaFingerprint: await schemaFingerprint(client) };
   } finally {
     await client.end();
   }
@@ -111,9 +145,13 @@ const spareCopies: string[] = [];
 
 async function takeTemplateCopy(adminUrl: string, template: TemplateState): Promise<{ url: string; drop(): Promise<void> }> {
   const url = spareCopies.pop() ?? (await createServerDatabase(`storefront_test_${runTag()}`, template.name)).url;
+  let dropped = false;
   return {
     url,
     async drop() {
+      // Once: a second drop() must not hand the same database to two later files.
+      if (dropped) return;
+      dropped = true;
       if (await resetToTemplate(url, template)) spareCopies.push(url);
       else await onServer(adminUrl, `drop database if exists "${new URL(url).pathname.slice(1)}" with (force)`);
     },
@@ -139,8 +177,7 @@ async function resetToTemplate(url: string, template: TemplateState): Promise<bo
       await client.query(`insert into "${table}" select * from json_populate_recordset(null::"${table}", $1)`, [JSON.stringify(rows)]);
     }
     await client.query('commit');
-    const { rows: [print] } = await client.query<{ fingerprint: string }>(SCHEMA_FINGERPRINT);
-    return print!.fingerprint === template.schemaFingerprint;
+    return (await schemaFingerprint(client)) === template.schemaFingerprint;
   } catch {
     return false;
   } finally {
