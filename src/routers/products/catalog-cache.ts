@@ -13,9 +13,10 @@ import {
   type ProductRecord,
 } from './queries.js';
 
-/** A page computation, joinable by requests that arrive before it sends its first statement. */
+/** A page computation, joinable by every request that arrived before it sent its statement. */
 interface Flight {
-  started: boolean;
+  /** The cache's clock when the computation sent its statement; undefined until then. */
+  startedAt: number | undefined;
   result: Promise<CatalogPage>;
 }
 
@@ -26,6 +27,8 @@ interface CatalogCache {
   pages: LRUCache<string, CachedPage>;
   /** The latest page computation per page. */
   flights: Map<string, Flight>;
+  /** Ticks once per request and once per computation start: orders arrivals against statements. */
+  clock: number;
 }
 
 /** One cache per ORM instance (connection pool), so never shared between databases. */
@@ -35,7 +38,7 @@ function cacheFor(em: Em): CatalogCache {
   const driver = em.getDriver();
   let cache = caches.get(driver);
   if (!cache) {
-    cache = { totals: new LRUCache({ max: 5000 }), pages: new LRUCache({ max: 2000 }), flights: new Map() };
+    cache = { totals: new LRUCache({ max: 5000 }), pages: new LRUCache({ max: 2000 }), flights: new Map(), clock: 0 };
     caches.set(driver, cache);
   }
   return cache;
@@ -65,32 +68,45 @@ export interface CountedPage {
  */
 export async function countedPage(em: Em, query: CatalogQuery, window: PageWindow): Promise<CountedPage> {
   const cache = cacheFor(em);
+  const arrivedAt = ++cache.clock;
   const pageKey = JSON.stringify([query.key, orderKey(query), window.offset, window.limit]);
-  for (let waited = false; ; waited = true) {
-    const cached = cache.pages.get(pageKey);
-    if (!cached) break;
-    const read = await fetchCachedPage(em, query, cached);
-    if (read.kind === 'current' || (read.kind === 'moved' && cached.ids.length === 0 && window.offset >= read.total.total)) {
-      // Current, or empty and still past the end.
-      const page = read.kind === 'current' ? read.page : { ...read.total, products: [], last: undefined };
-      countCatalogCache(true);
-      remember(cache, query, pageKey, window, page);
-      return { total: page.total, products: page.products };
-    }
-    if (read.kind === 'moved') cache.totals.set(query.key, read.total);
-    else cache.totals.delete(query.key);
-    // The page moved and its recomputation is already under way, from a snapshot that may predate this
-    // request: wait for it, then check the page it stores against the log once more, in a statement of
-    // this request's own. Without this, every request arriving during a slow recomputation (a deep page:
-    // an offset scan) queued a second one, and each change cost two.
-    const running = cache.flights.get(pageKey);
-    if (waited || !running?.started) break;
+  let page = await storedPageIfCurrent(em, cache, query, pageKey, window);
+  // Out of date, and its recomputation was already under way when this request arrived, so that
+  // answer may miss a write this one must see: wait for it, then check the page it stored, in a
+  // statement of this request's own. Queueing a recomputation instead cost a deep page (an offset
+  // scan) two per change. A computation that started after this request arrived is joined below.
+  const running = cache.flights.get(pageKey);
+  if (!page && running?.startedAt !== undefined && running.startedAt < arrivedAt) {
     await running.result.catch(() => undefined);
+    page = await storedPageIfCurrent(em, cache, query, pageKey, window);
+  }
+  if (page) {
+    countCatalogCache(true);
+    return { total: page.total, products: page.products };
   }
   countCatalogCache(false);
-  const page = await shared(cache, pageKey, () => computePage(em, cache, query, window));
-  remember(cache, query, pageKey, window, page);
-  return { total: page.total, products: page.products };
+  const computed = await shared(cache, pageKey, arrivedAt, () => computePage(em, cache, query, window));
+  remember(cache, query, pageKey, window, computed);
+  return { total: computed.total, products: computed.products };
+}
+
+/**
+ * The stored page, re-read with its total moved through the log since it was stored, if no
+ * change entered or left it (or it is empty and still past the end); else undefined, with the
+ * moved total kept for the recomputation (or dropped when the log cannot bring it up to date).
+ */
+async function storedPageIfCurrent(em: Em, cache: CatalogCache, query: CatalogQuery, pageKey: string, window: PageWindow): Promise<CatalogPage | undefined> {
+  const cached = cache.pages.get(pageKey);
+  if (!cached) return undefined;
+  const read = await fetchCachedPage(em, query, cached);
+  if (read.kind === 'current' || (read.kind === 'moved' && cached.ids.length === 0 && window.offset >= read.total.total)) {
+    const page = read.kind === 'current' ? read.page : { ...read.total, products: [], last: undefined };
+    remember(cache, query, pageKey, window, page);
+    return page;
+  }
+  if (read.kind === 'moved') cache.totals.set(query.key, read.total);
+  else cache.totals.delete(query.key);
+  return undefined;
 }
 
 function remember(cache: CatalogCache, query: CatalogQuery, pageKey: string, window: PageWindow, page: CatalogPage): void {
@@ -109,19 +125,20 @@ async function computePage(em: Em, cache: CatalogCache, query: CatalogQuery, win
 /**
  * Right after a change, every request for a busy page misses at once: one
  * computation serves them all instead of each recomputing the page. A request
- * joins only a computation that has not sent a statement yet, so the answer it
- * gets is read in a snapshot taken after it arrived: it reflects every write
- * that completed before. A new computation waits for the one under way (or one
- * turn of the event loop), gathering the requests that arrive meanwhile.
+ * joins a computation that has not sent its statement yet, or sent it after the
+ * request arrived: either way the answer is read in a snapshot taken after the
+ * request arrived, so it reflects every write that completed before. A new
+ * computation waits for the one under way (or one turn of the event loop),
+ * gathering the requests that arrive meanwhile.
  */
-function shared(cache: CatalogCache, key: string, compute: () => Promise<CatalogPage>): Promise<CatalogPage> {
+function shared(cache: CatalogCache, key: string, arrivedAt: number, compute: () => Promise<CatalogPage>): Promise<CatalogPage> {
   const latest = cache.flights.get(key);
-  if (latest && !latest.started) return latest.result;
-  const flight: Flight = { started: false, result: Promise.resolve(undefined as never) };
+  if (latest && (latest.startedAt === undefined || latest.startedAt > arrivedAt)) return latest.result;
+  const flight: Flight = { startedAt: undefined, result: Promise.resolve(undefined as never) };
   flight.result = (async () => {
     if (latest) await latest.result.catch(() => undefined);
     else await new Promise((resolve) => setImmediate(resolve));
-    flight.started = true;
+    flight.startedAt = ++cache.clock;
     return compute();
   })().finally(() => {
     if (cache.flights.get(key) === flight) cache.flights.delete(key);
