@@ -23,6 +23,8 @@ export default defineConfig({
       'tests/docs.browser*.test.ts',
       // No database.
       'tests/config.test.ts',
+      // The suite's reuse of template copies (tests/support/database.ts): the pooler pass has no template.
+      'tests/test-databases.test.ts',
       // TypeScript compiling the client package and an OpenAPI-generated client: about types, not SQL (their
       // few calls go through procedures the other files run through the pooler).
       'tests/client-package.test.ts',
