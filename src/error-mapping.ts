@@ -52,6 +52,12 @@ function isDatabaseUnavailable(error: unknown): boolean {
   return false;
 }
 
+/**
+ * Zod issues as the contract's `details`: `field` is the dotted path into the input. An issue
+ * about the input as a whole is named `input`: only a /trpc call reaches validation with no
+ * input or one that is not an object (REST parses an absent body as `{}` and refuses a body
+ * that is not a JSON object before validation, naming it `body`).
+ */
 export function zodIssuesToFields(issues: readonly z.core.$ZodIssue[]): FieldIssue[] {
   const fields: FieldIssue[] = [];
   for (const issue of issues) {
@@ -59,7 +65,7 @@ export function zodIssuesToFields(issues: readonly z.core.$ZodIssue[]): FieldIss
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) fields.push({ field: [...base, key].join('.'), message: 'Unknown field' });
     } else {
-      fields.push({ field: base.length > 0 ? base.join('.') : 'body', message: issue.message });
+      fields.push({ field: base.length > 0 ? base.join('.') : 'input', message: issue.message });
     }
   }
   return fields;

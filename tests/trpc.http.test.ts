@@ -119,6 +119,15 @@ describe('errors over /trpc', () => {
     expectTrpcError(await trpc('auth.signup'), 405, 'METHOD_NOT_ALLOWED');
   });
 
+  it('names the input, not the body, when a call sends none or a value that is not an object', async () => {
+    const none = await trpc('auth.signup', { method: 'POST' });
+    expect(expectTrpcError(none, 400, 'VALIDATION_ERROR').details).toEqual([{ field: 'input', message: expect.any(String) }]);
+    const query = await trpc('products.list');
+    expect(expectTrpcError(query, 400, 'VALIDATION_ERROR').details).toEqual([{ field: 'input', message: expect.any(String) }]);
+    const scalar = await trpc('auth.signup', { json: 'ada' });
+    expect(expectTrpcError(scalar, 400, 'VALIDATION_ERROR').details).toEqual([{ field: 'input', message: expect.any(String) }]);
+  });
+
   it('reports unreadable bodies: malformed JSON 400, wrong media type 415, over 100 KiB 413', async () => {
     const malformed = await trpc('auth.signup', { headers: { 'Content-Type': 'application/json' }, body: '{"username":' });
     expect(expectTrpcError(malformed, 400, 'VALIDATION_ERROR').details).toEqual([{ field: 'body', message: expect.any(String) }]);
