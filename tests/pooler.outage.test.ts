@@ -57,14 +57,14 @@ describe.skipIf(!serverUrl() || !findPgBouncer())('behind PgBouncer (transaction
     // last answer: always some in flight (at the cut, during the outage, at the heal), without spending
     // the CPU of two cores on 503s that come back in a millisecond.
     const client = async (i: number) => {
-      for (let first = true; running; first = false) {
-        if (!first) await sleep(20);
+      while (running) {
         const res =
           i % 2 === 0
             ? await fetch(`${baseUrl}/api/products?page=1`)
             : await fetch(`${baseUrl}/api/cart/items`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ productId: product.id }) });
         await res.text();
         statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+        await sleep(20);
       }
     };
     const clients = Array.from({ length: 12 }, (_, i) => client(i));

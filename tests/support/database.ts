@@ -39,7 +39,7 @@ export async function createTestDatabase(options: { poolMode?: DatabasePoolMode 
   // migrations run through it (one transaction each). openDatabase still runs the migrator, which finds
   // nothing left to do on a copy.
   const template = migratedTemplate();
-  const database = template ? await takeTemplateCopy(adminUrl, template) : await createServerDatabase('storefront_test');
+  const database = template ? await takeTemplateCopy(template) : await createServerDatabase('storefront_test');
   const orm = await openDatabase({ url: database.url, poolMode });
   return {
     orm,
@@ -77,11 +77,11 @@ export interface TemplateState {
  */
 const SCHEMA_FINGERPRINT = `
   with user_ns as (
-    select oid, nspname from pg_namespace
+    select oid, nspname, nspacl from pg_namespace
     where nspname not in ('pg_catalog', 'information_schema', 'pg_toast') and nspname not like 'pg\\_%temp%'
   )
   select md5(string_agg(part, E'\n' order by part)) as fingerprint from (
-    select format('schema %s %s', nspname, (select nspacl from pg_namespace where oid = user_ns.oid)) as part from user_ns
+    select format('schema %s %s', nspname, nspacl) as part from user_ns
     union all select format('relation %s.%s %s %s %s %s %s %s', n.nspname, c.relname, c.relkind, c.relpersistence, c.reloptions,
                   c.relrowsecurity, c.relforcerowsecurity, c.relacl)
     from pg_class c join user_ns n on n.oid = c.relnamespace
@@ -141,19 +141,19 @@ export async function readTemplateState(url: string): Promise<TemplateState> {
  * the previous file's copy instead, emptied and re-seeded in one transaction. The run's
  * global setup drops them all at the end (every name carries the run's tag).
  */
-const spareCopies: string[] = [];
+const spareCopies: ServerDatabase[] = [];
 
-async function takeTemplateCopy(adminUrl: string, template: TemplateState): Promise<{ url: string; drop(): Promise<void> }> {
-  const url = spareCopies.pop() ?? (await createServerDatabase(`storefront_test_${runTag()}`, template.name)).url;
-  let dropped = false;
+async function takeTemplateCopy(template: TemplateState): Promise<ServerDatabase> {
+  const copy = spareCopies.pop() ?? (await createServerDatabase(`storefront_test_${runTag()}`, template.name));
+  let returned = false;
   return {
-    url,
+    url: copy.url,
     async drop() {
       // Once: a second drop() must not hand the same database to two later files.
-      if (dropped) return;
-      dropped = true;
-      if (await resetToTemplate(url, template)) spareCopies.push(url);
-      else await onServer(adminUrl, `drop database if exists "${new URL(url).pathname.slice(1)}" with (force)`);
+      if (returned) return;
+      returned = true;
+      if (await resetToTemplate(copy.url, template)) spareCopies.push(copy);
+      else await copy.drop();
     },
   };
 }
@@ -233,7 +233,13 @@ export async function dropRunDatabases(adminUrl: string, tag: string): Promise<v
  * `template` — and how to drop it (forcibly: a test that failed half-way may leave
  * connections behind).
  */
-export async function createServerDatabase(prefix: string, template?: string): Promise<{ url: string; drop(): Promise<void> }> {
+/** A database on TEST_DATABASE_URL's server, and how to drop it. */
+export interface ServerDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+export async function createServerDatabase(prefix: string, template?: string): Promise<ServerDatabase> {
   const adminUrl = serverUrl();
   if (!adminUrl) throw new Error('a PostgreSQL database needs TEST_DATABASE_URL');
   const name = `${prefix}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { openDatabase } from '../../src/db/orm.js';
-import { createServerDatabase, dropRunDatabases, readTemplateState, serverUrl, type TemplateState } from './database.js';
+import { createServerDatabase, dropRunDatabases, readTemplateState, serverUrl, type ServerDatabase, type TemplateState } from './database.js';
 
 /**
  * Once per test run:
@@ -21,7 +21,7 @@ export default async function setup(project: TestProject) {
 
   const adminUrl = serverUrl();
   const runTag = randomBytes(4).toString('hex');
-  let template: Awaited<ReturnType<typeof createServerDatabase>> | undefined;
+  let template: ServerDatabase | undefined;
   let state: TemplateState | null = null;
   if (adminUrl) {
     template = await createServerDatabase('storefront_template');

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import fc from 'fast-check';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
@@ -34,7 +35,10 @@ export class LongestFirstSequencer extends BaseSequencer {
     const seed = process.env.TEST_FILE_ORDER_SEED;
     if (seed) {
       if (!/^\d+$/.test(seed)) throw new Error(`TEST_FILE_ORDER_SEED must be a whole number, got ${seed}`);
-      return seededShuffle([...files].sort((a, b) => (a.moduleId < b.moduleId ? -1 : 1)), Number(seed));
+      const sorted = [...files].sort((a, b) => (a.moduleId < b.moduleId ? -1 : 1));
+      // fast-check's seeded generator (the suite's property-testing library): the same seed, the same order.
+      const [shuffled] = fc.sample(fc.shuffledSubarray(sorted, { minLength: sorted.length }), { seed: Number(seed), numRuns: 1 });
+      return shuffled!;
     }
     const rank = (file: TestSpecification) => {
       const index = LONGEST_FIRST.indexOf(path.basename(file.moduleId, '.test.ts'));
@@ -43,21 +47,4 @@ export class LongestFirstSequencer extends BaseSequencer {
     // Array.prototype.sort is stable: the rest keep vitest's own order (cached durations, else size).
     return (await super.sort(files)).sort((a, b) => rank(a) - rank(b));
   }
-}
-
-/** Fisher–Yates with a small seeded generator (mulberry32): the same seed, the same order. */
-function seededShuffle<T>(items: T[], seed: number): T[] {
-  let state = seed >>> 0;
-  const random = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [items[i], items[j]] = [items[j]!, items[i]!];
-  }
-  return items;
 }
